@@ -1,0 +1,36 @@
+//! Storage keys: the only place a key is built, so the layout in the store is defined once.
+
+use std::fmt;
+
+use ogforge_tags::Id;
+
+use crate::route::Route;
+
+/// `{route}/{digest}/{id}.{ext}`: the digest covers the template, fonts and render options, so
+/// a change to any of them moves the route's images to new keys by itself. The id is
+/// validated and the route name and digest are `[A-Za-z0-9_-]`, so a key never holds `..`,
+/// a leading `/` or anything a store would interpret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key(String);
+
+impl Key {
+    pub(crate) fn new(route: &Route, id: &Id) -> Self {
+        Self(format!(
+            "{}/{}/{}.{}",
+            route.config.name,
+            route.digest,
+            id.as_str(),
+            route.config.format.extension()
+        ))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,36 @@
+//! The memory tier: recently served images, bounded by their encoded size.
+
+use moka::future::Cache;
+
+use super::{Image, key::Key};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Memory {
+    cache: Option<Cache<String, Image>>,
+}
+
+impl Memory {
+    /// A tier holding at most `budget` bytes of images; `0` turns it off.
+    pub(crate) fn new(budget: u64) -> Self {
+        let cache = (budget > 0).then(|| {
+            Cache::builder()
+                .max_capacity(budget)
+                // Weight by bytes so one budget bounds memory whatever the image sizes.
+                .weigher(|k: &String, v: &Image| {
+                    u32::try_from(v.bytes.len() + k.len()).unwrap_or(u32::MAX)
+                })
+                .build()
+        });
+        Self { cache }
+    }
+
+    pub(crate) async fn get(&self, key: &Key) -> Option<Image> {
+        self.cache.as_ref()?.get(key.as_str()).await
+    }
+
+    pub(crate) async fn insert(&self, key: &Key, image: Image) {
+        if let Some(cache) = &self.cache {
+            cache.insert(key.as_str().to_owned(), image).await;
+        }
+    }
+}

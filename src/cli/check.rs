@@ -1,0 +1,55 @@
+//! `ogforge check`: everything `serve` would trip over, found before deploying: the config
+//! (keys, types, regexes, paths), every template's syntax, the fonts, the store URL, and a
+//! render of each route's sample id.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::Common;
+use crate::pipeline::Pipeline;
+
+#[derive(Debug, Args)]
+pub(super) struct CheckArgs {
+    #[command(flatten)]
+    pub(super) common: Common,
+}
+
+pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let config = args.common.load(None)?;
+    let pipeline = Pipeline::build(&config)?;
+    let mut failed = 0usize;
+    for route in pipeline.routes().routes() {
+        let c = &route.config;
+        match pipeline.render_sample(route).await {
+            None => println!("{} {}: ok (no sample_id to render)", c.name, c.path),
+            Some(Ok(bytes)) => println!(
+                "{} {}: ok, sample {:?} rendered ({} bytes {})",
+                c.name,
+                c.path,
+                c.sample_id.as_deref().unwrap_or_default(),
+                bytes.len(),
+                c.format.extension()
+            ),
+            Some(Err(e)) => {
+                failed += 1;
+                eprintln!(
+                    "error: {}: {}.template: sample {:?} does not render: {e}",
+                    config.origin,
+                    c.key,
+                    c.sample_id.as_deref().unwrap_or_default()
+                );
+            }
+        }
+    }
+    if failed > 0 {
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "{}: ok ({} routes, store {})",
+        config.origin,
+        pipeline.routes().routes().len(),
+        pipeline.store().map_or("none", |s| s.display.as_str())
+    );
+    Ok(ExitCode::SUCCESS)
+}

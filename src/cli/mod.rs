@@ -1,0 +1,111 @@
+//! The command line: `serve`, `render`, `warm`, `check`. Each command loads the config the same
+//! way and goes through the same [`crate::pipeline::Pipeline`].
+
+mod check;
+mod render;
+mod serve;
+mod warm;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Config, Overrides};
+
+/// ogforge serves social-share images (og:image): it validates the id, returns the stored
+/// image, or renders it from a template, stores it and returns it.
+#[derive(Debug, Parser)]
+#[command(name = "ogforge", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service (embedded defaults: 127.0.0.1:8080, store ./data, route /{id}.jpg).
+    Serve(serve::ServeArgs),
+    /// Render one path to a file through the same routes and pipeline (and store it).
+    Render(render::RenderArgs),
+    /// Render ahead of time every id or path in a list that the store lacks.
+    Warm(warm::WarmArgs),
+    /// Load the config, compile every template and render each route's sample id.
+    Check(check::CheckArgs),
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct Common {
+    /// Config file (TOML). Without one, the embedded defaults.
+    #[arg(long, short = 'c', env = "OGFORGE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Object store URL: a folder, file://, s3://bucket, gs://bucket, az://container.
+    #[arg(long, value_name = "URL")]
+    store: Option<String>,
+    /// Log format.
+    #[arg(long, env = "OGFORGE_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+impl Common {
+    fn load(&self, listen: Option<String>) -> anyhow::Result<Config> {
+        let flags = Overrides {
+            listen,
+            store: self.store.clone(),
+        };
+        Ok(config::load(self.config.as_deref(), &flags)?)
+    }
+}
+
+/// Parses the command line, runs the command, prints the error chain on failure.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let common = match &cli.command {
+        Command::Serve(a) => &a.common,
+        Command::Render(a) => &a.common,
+        Command::Warm(a) => &a.common,
+        Command::Check(a) => &a.common,
+    };
+    init_tracing(&common.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(a) => serve::run(a).await,
+            Command::Render(a) => render::run(a).await,
+            Command::Warm(a) => warm::run(a).await,
+            Command::Check(a) => check::run(a).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `OGFORGE_LOG` (or `RUST_LOG`) sets the filter, `info` by default.
+fn init_tracing(format: &str) {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = std::env::var("OGFORGE_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

@@ -1,0 +1,66 @@
+//! `ogforge render PATH -o FILE`: one image through the same routes and pipeline, always
+//! rendered fresh, stored unless `--no-store`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Common;
+use crate::pipeline::{Options, Outcome, Pipeline};
+
+#[derive(Debug, Args)]
+pub(super) struct RenderArgs {
+    #[command(flatten)]
+    pub(super) common: Common,
+    /// Request path, e.g. /12-34-10.jpg.
+    path: String,
+    /// Output file (`-` for stdout).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: PathBuf,
+    /// Do not write the image to the store.
+    #[arg(long)]
+    no_store: bool,
+}
+
+pub(super) async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
+    let config = args.common.load(None)?;
+    let pipeline = Pipeline::build_with_store(&config, !args.no_store)?;
+    let opts = Options {
+        read_tiers: false,
+        write_store: !args.no_store,
+    };
+    match pipeline.handle_with(&args.path, opts).await {
+        Outcome::Served { image, .. } => {
+            if args.output.as_os_str() == "-" {
+                use std::io::Write;
+                std::io::stdout()
+                    .write_all(&image.bytes)
+                    .context("cannot write to stdout")?;
+            } else {
+                std::fs::write(&args.output, &image.bytes)
+                    .with_context(|| format!("cannot write {}", args.output.display()))?;
+                eprintln!(
+                    "{} -> {} ({} bytes, {}{})",
+                    args.path,
+                    args.output.display(),
+                    image.bytes.len(),
+                    image.content_type,
+                    if args.no_store {
+                        ", not stored"
+                    } else {
+                        ", stored"
+                    }
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Fallback(f) => {
+            anyhow::bail!(
+                "{}: no image ({}); see the log above for details",
+                args.path,
+                f.reason.code()
+            )
+        }
+    }
+}

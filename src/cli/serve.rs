@@ -1,0 +1,92 @@
+//! `ogforge serve`: build the pipeline, bind the public and admin listeners, stop gracefully
+//! on Ctrl-C or SIGTERM.
+
+use std::{process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use clap::Args;
+use tokio::net::TcpListener;
+use tracing::info;
+
+use super::Common;
+use crate::{
+    http::{self, AppState, Limits},
+    pipeline::Pipeline,
+};
+
+#[derive(Debug, Args)]
+pub(super) struct ServeArgs {
+    #[command(flatten)]
+    pub(super) common: Common,
+    /// Address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.common.load(args.listen.clone())?;
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    crate::metrics::describe();
+    let pipeline = Arc::new(Pipeline::build(&config)?);
+    let state = AppState {
+        pipeline,
+        limits: Arc::new(Limits::from(&config.server)),
+    };
+
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
+    let local = listener.local_addr()?;
+    if let Some(admin) = config.server.admin_listen {
+        let admin_listener = TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("server.admin_listen: cannot listen on {admin}"))?;
+        info!(addr = %admin_listener.local_addr()?, "admin listener (healthz, readyz, metrics)");
+        let router = http::admin_router(state.clone(), metrics);
+        tokio::spawn(async move {
+            let _ = axum::serve(admin_listener, router)
+                .with_graceful_shutdown(shutdown_signal())
+                .await;
+        });
+    }
+    let routes: Vec<String> = state
+        .pipeline
+        .routes()
+        .routes()
+        .iter()
+        .map(|r| r.config.path.to_string())
+        .collect();
+    info!(addr = %local, routes = ?routes, store = %config.store.url, "ogforge listening");
+    // Printed on stdout, once, so scripts can find the bound port (`--listen 127.0.0.1:0`).
+    println!("listening on http://{local}");
+
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

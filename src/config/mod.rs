@@ -1,0 +1,588 @@
+//! The one configuration surface: embedded defaults -> TOML file -> command-line flags ->
+//! `OGFORGE__SECTION__KEY` environment variables, validated once into a typed [`Config`].
+//!
+//! Everything that can be checked without the renderer or the network is checked here, and
+//! every error names the file, the key and the problem. Templates and default images are read
+//! here too (relative to the config file), so later stages get text and bytes, not paths.
+//! `ogforge.example.toml` documents every key; a test keeps the two in step.
+
+mod env;
+mod raw;
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use ogforge_tags::{IdRule, PathTemplate};
+
+use crate::encode::Format;
+
+pub(crate) use raw::RawConfig;
+
+/// Defaults, each a named constant so the docs and the code cannot drift apart.
+pub mod defaults {
+    /// Public listener: loopback until the operator decides otherwise.
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    /// Admin listener (metrics, health): loopback, so metrics never leak to the internet.
+    pub const ADMIN_LISTEN: &str = "127.0.0.1:9090";
+    /// Longest request URI accepted (bytes); longer is refused with 414 before any work.
+    pub const MAX_URI_LEN: usize = 2048;
+    /// Query parameters ignored on image routes (cache busters); any other is refused with 400.
+    pub const IGNORED_QUERY_PARAMS: &[&str] = &["v"];
+    /// A folder next to where ogforge runs.
+    pub const STORE_URL: &str = "./data";
+    /// A store call that takes longer counts as an outage: the render is still served.
+    pub const STORE_TIMEOUT_MS: u64 = 5_000;
+    /// Memory tier budget: 256 MiB of encoded images.
+    pub const MEMORY_BYTES: u64 = 256 * 1024 * 1024;
+    /// A render that takes longer is abandoned for the default image (the original design's 3 s).
+    pub const RENDER_TIMEOUT_MS: u64 = 3_000;
+    /// Id length limit, checked before the pattern.
+    pub const MAX_ID_LEN: usize = ogforge_tags::DEFAULT_MAX_ID_LEN;
+    /// Largest width or height in CSS pixels; bounds the memory one render can take.
+    pub const MAX_DIMENSION: u32 = 4096;
+    /// The embedded default route.
+    pub const ROUTE_NAME: &str = "default";
+    pub const ROUTE_PATH: &str = "/{id}.jpg";
+    pub const ROUTE_ID_PATTERN: &str =
+        "^(?P<home>[0-9]{2})-(?P<away>[0-9]{2})-(?P<minute>[0-9]{2})$";
+    pub const ROUTE_SAMPLE_ID: &str = "12-34-10";
+
+    pub(crate) fn max_id_len() -> usize {
+        MAX_ID_LEN
+    }
+    pub(crate) fn width() -> u32 {
+        1200
+    }
+    pub(crate) fn height() -> u32 {
+        630
+    }
+    pub(crate) fn device_scale() -> f32 {
+        1.0
+    }
+    pub(crate) fn format() -> String {
+        "jpeg".into()
+    }
+    pub(crate) fn quality() -> u8 {
+        80
+    }
+    /// Browsers: one day.
+    pub(crate) fn max_age() -> u32 {
+        86_400
+    }
+    /// CDNs: one year; a template change changes the key, so old images are never served for it.
+    pub(crate) fn s_maxage() -> u32 {
+        31_536_000
+    }
+    /// The default image stands in for a failure: retry soon.
+    pub(crate) fn fallback_max_age() -> u32 {
+        60
+    }
+}
+
+/// The bundled template, font and default image, used when the config names none.
+pub(crate) mod embedded {
+    pub(crate) const TEMPLATE: &str = include_str!("../../assets/default.html");
+    pub(crate) const DEFAULT_IMAGE: &[u8] = include_bytes!("../../assets/default.jpg");
+    pub(crate) const FONTS: &[(&str, &[u8])] = &[
+        (
+            "inter-latin-400-normal.woff2",
+            include_bytes!("../../assets/inter-latin-400-normal.woff2"),
+        ),
+        (
+            "inter-latin-700-normal.woff2",
+            include_bytes!("../../assets/inter-latin-700-normal.woff2"),
+        ),
+    ];
+}
+
+/// A configuration problem: where it is, which key, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    /// The file (or `environment`, `flags`, `defaults`).
+    pub origin: String,
+    /// The key path, e.g. `routes[0].id_pattern`.
+    pub key: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.origin, self.reason)
+        } else {
+            write!(f, "{}: {}: {}", self.origin, self.key, self.reason)
+        }
+    }
+}
+
+impl ConfigError {
+    pub(crate) fn new(
+        origin: impl Into<String>,
+        key: impl Into<String>,
+        reason: impl fmt::Display,
+    ) -> Self {
+        Self {
+            origin: origin.into(),
+            key: key.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Command-line values that sit between the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub store: Option<String>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the file was, for messages (`embedded defaults` without one).
+    pub origin: String,
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub memory_bytes: u64,
+    pub render: RenderConfig,
+    pub routes: Vec<RouteConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub admin_listen: Option<SocketAddr>,
+    pub max_uri_len: usize,
+    pub ignored_query_params: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct StoreConfig {
+    pub url: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub allow_http: bool,
+    pub timeout: Duration,
+    /// Relative `file` stores resolve against this folder (the config file's).
+    pub base_dir: PathBuf,
+}
+
+impl fmt::Debug for StoreConfig {
+    // Secrets never reach a log line, even a debug one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id.as_ref().map(|_| "***"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RenderConfig {
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// `None`: the bundled Inter.
+    pub fonts_dir: Option<PathBuf>,
+}
+
+/// Text (a template) or bytes (an image) with where they came from.
+#[derive(Debug, Clone)]
+pub struct Source<T> {
+    pub origin: String,
+    pub data: T,
+}
+
+#[derive(Debug, Clone)]
+pub struct RouteConfig {
+    /// `routes[i]`, for messages.
+    pub key: String,
+    pub name: String,
+    pub path: PathTemplate,
+    pub ids: IdRule,
+    pub template: Source<String>,
+    pub width: u32,
+    pub height: u32,
+    pub device_scale: f32,
+    pub format: Format,
+    pub quality: u8,
+    pub max_age: u32,
+    pub s_maxage: u32,
+    pub fallback_max_age: u32,
+    pub default_image: Source<Vec<u8>>,
+    pub sample_id: Option<String>,
+    pub vars: BTreeMap<String, String>,
+}
+
+/// Loads the configuration: `file` (or the embedded defaults), then `flags`, then the
+/// process environment.
+pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Config, ConfigError> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    load_with_env(file, flags, &env)
+}
+
+/// [`load`] with an explicit environment, for tests.
+pub fn load_with_env(
+    file: Option<&Path>,
+    flags: &Overrides,
+    env_vars: &[(String, String)],
+) -> Result<Config, ConfigError> {
+    let (origin, base_dir, mut table) = match file {
+        Some(path) => {
+            let origin = path.display().to_string();
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::new(&origin, "", format!("cannot read: {e}")))?;
+            let table: toml::Table =
+                toml::from_str(&text).map_err(|e| ConfigError::new(&origin, "", one_line(&e)))?;
+            let dir = path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            (origin, dir, table)
+        }
+        None => (
+            "embedded defaults".to_owned(),
+            PathBuf::from("."),
+            toml::Table::new(),
+        ),
+    };
+    env::apply_flags(&mut table, flags);
+    env::apply_env(&mut table, env_vars)?;
+    let raw: RawConfig = toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::new(&origin, "", one_line(&e)))?;
+    validate(raw, origin, &base_dir)
+}
+
+fn one_line(e: &toml::de::Error) -> String {
+    e.to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, ConfigError> {
+    let err = |key: &str, reason: &dyn fmt::Display| ConfigError::new(&origin, key, reason);
+
+    let listen = raw
+        .server
+        .listen
+        .parse()
+        .map_err(|e| err("server.listen", &format!("not a socket address: {e}")))?;
+    let admin_listen = if raw.server.admin_listen.is_empty() {
+        None
+    } else {
+        Some(
+            raw.server
+                .admin_listen
+                .parse()
+                .map_err(|e| err("server.admin_listen", &format!("not a socket address: {e}")))?,
+        )
+    };
+    if raw.server.max_uri_len < 64 {
+        return Err(err("server.max_uri_len", &"must be at least 64"));
+    }
+    if raw.store.url.trim().is_empty() {
+        return Err(err("store.url", &"must not be empty"));
+    }
+    if raw.cache.memory_bytes > 0 && raw.cache.memory_bytes < 1024 * 1024 {
+        return Err(err(
+            "cache.memory_bytes",
+            &"must be 0 (off) or at least 1 MiB",
+        ));
+    }
+    if raw.render.timeout_ms == 0 {
+        return Err(err("render.timeout_ms", &"must be at least 1"));
+    }
+    let concurrency = match raw.render.concurrency {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+
+    let routes = if raw.routes.is_empty() {
+        vec![default_route()]
+    } else {
+        raw.routes
+    };
+    let mut out: Vec<RouteConfig> = Vec::with_capacity(routes.len());
+    for (i, r) in routes.into_iter().enumerate() {
+        let route = validate_route(r, &format!("routes[{i}]"), &origin, base)?;
+        if let Some(other) = out.iter().find(|o| o.name == route.name) {
+            return Err(err(
+                &format!("{}.name", route.key),
+                &format!("duplicate route name (also {})", other.key),
+            ));
+        }
+        if let Some(other) = out.iter().find(|o| o.path == route.path) {
+            return Err(err(
+                &format!("{}.path", route.key),
+                &format!("duplicate route path (also {})", other.key),
+            ));
+        }
+        out.push(route);
+    }
+
+    Ok(Config {
+        server: ServerConfig {
+            listen,
+            admin_listen,
+            max_uri_len: raw.server.max_uri_len,
+            ignored_query_params: raw.server.ignored_query_params,
+        },
+        store: StoreConfig {
+            url: raw.store.url,
+            endpoint: raw.store.endpoint,
+            region: raw.store.region,
+            access_key_id: raw.store.access_key_id,
+            secret_access_key: raw.store.secret_access_key,
+            allow_http: raw.store.allow_http,
+            timeout: Duration::from_millis(raw.store.timeout_ms.max(1)),
+            base_dir: base.to_path_buf(),
+        },
+        memory_bytes: raw.cache.memory_bytes,
+        render: RenderConfig {
+            timeout: Duration::from_millis(raw.render.timeout_ms),
+            concurrency,
+            fonts_dir: raw.render.fonts_dir.map(|d| base.join(d)),
+        },
+        routes: out,
+        origin,
+    })
+}
+
+fn default_route() -> raw::RawRoute {
+    raw::RawRoute {
+        name: defaults::ROUTE_NAME.into(),
+        path: defaults::ROUTE_PATH.into(),
+        id_pattern: defaults::ROUTE_ID_PATTERN.into(),
+        max_id_len: defaults::max_id_len(),
+        template: None,
+        width: defaults::width(),
+        height: defaults::height(),
+        device_scale: defaults::device_scale(),
+        format: defaults::format(),
+        quality: defaults::quality(),
+        max_age: defaults::max_age(),
+        s_maxage: defaults::s_maxage(),
+        fallback_max_age: defaults::fallback_max_age(),
+        default_image: None,
+        sample_id: Some(defaults::ROUTE_SAMPLE_ID.into()),
+        vars: BTreeMap::new(),
+    }
+}
+
+fn validate_route(
+    r: raw::RawRoute,
+    key: &str,
+    origin: &str,
+    base: &Path,
+) -> Result<RouteConfig, ConfigError> {
+    let err = |field: &str, reason: &dyn fmt::Display| {
+        ConfigError::new(origin, format!("{key}.{field}"), reason)
+    };
+    if r.name.is_empty()
+        || !r
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(err("name", &"must be non-empty: letters, digits, '-', '_'"));
+    }
+    let path = PathTemplate::new(&r.path).map_err(|e| err("path", &e))?;
+    let ids = IdRule::new(&r.id_pattern, r.max_id_len).map_err(|e| {
+        let msg = e.to_string();
+        err(
+            "id_pattern",
+            &msg.split_whitespace().collect::<Vec<_>>().join(" "),
+        )
+    })?;
+    for (field, v) in [("width", r.width), ("height", r.height)] {
+        if v == 0 || v > defaults::MAX_DIMENSION {
+            return Err(err(
+                field,
+                &format!("must be 1..={}", defaults::MAX_DIMENSION),
+            ));
+        }
+    }
+    if !(0.5..=4.0).contains(&r.device_scale) {
+        return Err(err("device_scale", &"must be between 0.5 and 4"));
+    }
+    let format: Format = r.format.parse().map_err(|e| err("format", &e))?;
+    if !path.suffix().is_empty() && !format.matches_extension(path.suffix()) {
+        return Err(err(
+            "path",
+            &format!(
+                "ends in {:?} but the format is {}",
+                path.suffix(),
+                format.extension()
+            ),
+        ));
+    }
+    if !(1..=100).contains(&r.quality) {
+        return Err(err("quality", &"must be 1..=100"));
+    }
+    let template = match r.template {
+        None => Source {
+            origin: "embedded:default.html".into(),
+            data: embedded::TEMPLATE.to_owned(),
+        },
+        Some(p) => {
+            let file = base.join(&p);
+            let data = std::fs::read_to_string(&file)
+                .map_err(|e| err("template", &format!("cannot read {}: {e}", file.display())))?;
+            Source {
+                origin: file.display().to_string(),
+                data,
+            }
+        }
+    };
+    let default_image = match r.default_image {
+        None => Source {
+            origin: "embedded:default.jpg".into(),
+            data: embedded::DEFAULT_IMAGE.to_vec(),
+        },
+        Some(p) => {
+            let file = base.join(&p);
+            let data = std::fs::read(&file).map_err(|e| {
+                err(
+                    "default_image",
+                    &format!("cannot read {}: {e}", file.display()),
+                )
+            })?;
+            if crate::encode::sniff_content_type(&data).is_none() {
+                return Err(err(
+                    "default_image",
+                    &format!("{} is not a JPEG, PNG or WebP image", file.display()),
+                ));
+            }
+            Source {
+                origin: file.display().to_string(),
+                data,
+            }
+        }
+    };
+    if let Some(sample) = &r.sample_id {
+        ids.check(sample)
+            .map_err(|e| err("sample_id", &format!("{sample:?}: {e}")))?;
+    }
+    Ok(RouteConfig {
+        key: key.to_owned(),
+        name: r.name,
+        path,
+        ids,
+        template,
+        width: r.width,
+        height: r.height,
+        device_scale: r.device_scale,
+        format,
+        quality: r.quality,
+        max_age: r.max_age,
+        s_maxage: r.s_maxage,
+        fallback_max_age: r.fallback_max_age,
+        default_image,
+        sample_id: r.sample_id,
+        vars: r.vars,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn load_str(toml_text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ogforge.toml");
+        std::fs::write(&file, toml_text).unwrap();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        load_with_env(Some(&file), &Overrides::default(), &env)
+    }
+
+    #[test]
+    fn embedded_defaults_give_one_route() {
+        let c = load_with_env(None, &Overrides::default(), &[]).unwrap();
+        assert_eq!(c.routes.len(), 1);
+        assert_eq!(c.routes[0].path.to_string(), "/{id}.jpg");
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.store.url, "./data");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = load_str("[server]\nlisten_addr = \"x\"\n", &[]).unwrap_err();
+        assert!(e.to_string().contains("listen_addr"), "{e}");
+    }
+
+    #[test]
+    fn bad_regex_names_the_key() {
+        let e = load_str(
+            "[[routes]]\nname='a'\npath='/{id}.jpg'\nid_pattern='('\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "routes[0].id_pattern");
+    }
+
+    #[test]
+    fn flags_then_env_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[server]\nlisten = '127.0.0.1:1'\n").unwrap();
+        let flags = Overrides {
+            listen: Some("127.0.0.1:2".into()),
+            store: None,
+        };
+        let c = load_with_env(Some(&file), &flags, &[]).unwrap();
+        assert_eq!(c.server.listen.port(), 2);
+        let env = vec![("OGFORGE__SERVER__LISTEN".into(), "127.0.0.1:3".into())];
+        let c = load_with_env(Some(&file), &flags, &env).unwrap();
+        assert_eq!(c.server.listen.port(), 3);
+    }
+
+    #[test]
+    fn env_reaches_numbers_and_route_entries() {
+        let c = load_str(
+            "[[routes]]\nname='a'\npath='/{id}.png'\nid_pattern='[0-9]+'\nformat='png'\n",
+            &[
+                ("OGFORGE__CACHE__MEMORY_BYTES", "0"),
+                ("OGFORGE__ROUTES__0__QUALITY", "55"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.memory_bytes, 0);
+        assert_eq!(c.routes[0].quality, 55);
+    }
+
+    #[test]
+    fn unknown_env_keys_are_errors() {
+        let e = load_str("", &[("OGFORGE__SERVER__NOPE", "1")]).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn extension_must_match_format() {
+        let e = load_str(
+            "[[routes]]\nname='a'\npath='/{id}.png'\nid_pattern='[0-9]+'\n",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e.key, "routes[0].path");
+    }
+}

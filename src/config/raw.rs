@@ -1,0 +1,131 @@
+//! The serde mirror of `ogforge.toml`: every key, its type and its default, nothing checked
+//! beyond types. `deny_unknown_fields` everywhere so a misspelt key is an error, not a silent
+//! default. [`super::load`] turns this into the validated [`super::Config`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::defaults as d;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawConfig {
+    pub(crate) server: RawServer,
+    pub(crate) store: RawStore,
+    pub(crate) cache: RawCache,
+    pub(crate) render: RawRender,
+    pub(crate) routes: Vec<RawRoute>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawServer {
+    pub(crate) listen: String,
+    pub(crate) admin_listen: String,
+    pub(crate) max_uri_len: usize,
+    pub(crate) ignored_query_params: Vec<String>,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        Self {
+            listen: d::LISTEN.into(),
+            admin_listen: d::ADMIN_LISTEN.into(),
+            max_uri_len: d::MAX_URI_LEN,
+            ignored_query_params: d::IGNORED_QUERY_PARAMS
+                .iter()
+                .map(|s| (*s).into())
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawStore {
+    pub(crate) url: String,
+    pub(crate) endpoint: Option<String>,
+    pub(crate) region: Option<String>,
+    pub(crate) access_key_id: Option<String>,
+    pub(crate) secret_access_key: Option<String>,
+    pub(crate) allow_http: bool,
+    pub(crate) timeout_ms: u64,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        Self {
+            url: d::STORE_URL.into(),
+            endpoint: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            allow_http: false,
+            timeout_ms: d::STORE_TIMEOUT_MS,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawCache {
+    pub(crate) memory_bytes: u64,
+}
+
+impl Default for RawCache {
+    fn default() -> Self {
+        Self {
+            memory_bytes: d::MEMORY_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawRender {
+    pub(crate) timeout_ms: u64,
+    pub(crate) concurrency: usize,
+    pub(crate) fonts_dir: Option<String>,
+}
+
+impl Default for RawRender {
+    fn default() -> Self {
+        Self {
+            timeout_ms: d::RENDER_TIMEOUT_MS,
+            concurrency: 0,
+            fonts_dir: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) id_pattern: String,
+    #[serde(default = "d::max_id_len")]
+    pub(crate) max_id_len: usize,
+    pub(crate) template: Option<String>,
+    #[serde(default = "d::width")]
+    pub(crate) width: u32,
+    #[serde(default = "d::height")]
+    pub(crate) height: u32,
+    #[serde(default = "d::device_scale")]
+    pub(crate) device_scale: f32,
+    #[serde(default = "d::format")]
+    pub(crate) format: String,
+    #[serde(default = "d::quality")]
+    pub(crate) quality: u8,
+    #[serde(default = "d::max_age")]
+    pub(crate) max_age: u32,
+    #[serde(default = "d::s_maxage")]
+    pub(crate) s_maxage: u32,
+    #[serde(default = "d::fallback_max_age")]
+    pub(crate) fallback_max_age: u32,
+    pub(crate) default_image: Option<String>,
+    pub(crate) sample_id: Option<String>,
+    #[serde(default)]
+    pub(crate) vars: BTreeMap<String, String>,
+}

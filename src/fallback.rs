@@ -1,0 +1,66 @@
+//! The default image and the reasons it is served instead of a rendered one.
+//!
+//! A fallback is never stored and always carries the route's short lifetime, so a failure
+//! heals by itself on the next request instead of sticking for a year in a CDN.
+
+use std::sync::Arc;
+
+use crate::{cache::Image, route::Route};
+
+/// Why the default image was served. The code is stable: it is the `X-Ogforge-Fallback`
+/// header value and the `reason` label in metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The path matches no route.
+    UnknownRoute,
+    /// The id does not match the route's pattern.
+    InvalidId,
+    /// The id is longer than the route allows.
+    IdTooLong,
+    /// The template failed for this id.
+    TemplateError,
+    /// Layout, raster or encoding failed.
+    RenderError,
+    /// The render took longer than the render timeout.
+    RenderTimeout,
+    /// Too many renders queued (see the edge guard).
+    Overloaded,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 7] = [
+        Self::UnknownRoute,
+        Self::InvalidId,
+        Self::IdTooLong,
+        Self::TemplateError,
+        Self::RenderError,
+        Self::RenderTimeout,
+        Self::Overloaded,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::UnknownRoute => "unknown-route",
+            Self::InvalidId => "invalid-id",
+            Self::IdTooLong => "id-too-long",
+            Self::TemplateError => "template-error",
+            Self::RenderError => "render-error",
+            Self::RenderTimeout => "render-timeout",
+            Self::Overloaded => "overloaded",
+        }
+    }
+
+    /// Whether the request itself was at fault (as opposed to ogforge or its template).
+    pub fn is_client_error(self) -> bool {
+        matches!(self, Self::UnknownRoute | Self::InvalidId | Self::IdTooLong)
+    }
+}
+
+/// The default image of a route, shared by every fallback response for it.
+#[derive(Debug, Clone)]
+pub struct Fallback {
+    pub reason: Reason,
+    pub image: Image,
+    pub max_age: u32,
+    pub route: Arc<Route>,
+}

@@ -1,0 +1,92 @@
+//! The edge guard: refuses what no image request looks like, before any route or cache work.
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | a method other than GET or HEAD | 405, `Allow: GET, HEAD` |
+//! | a body (`Content-Length` > 0) | 413 |
+//! | `Transfer-Encoding` (a streamed body) | 400 |
+//! | a URI longer than `server.max_uri_len` | 414 |
+//! | a query parameter not in `server.ignored_query_params` | 400 |
+//!
+//! Refusals carry a short plain-text reason and `Cache-Control: no-store`; nothing of the
+//! request is echoed back.
+
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use super::AppState;
+
+pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match check(&state, &req) {
+        Ok(()) => next.run(req).await,
+        Err(refusal) => refusal,
+    }
+}
+
+fn check(state: &AppState, req: &Request) -> Result<(), Response> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut r = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only GET and HEAD are allowed",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return Err(r);
+    }
+    let headers = req.headers();
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "image requests carry no body",
+        ));
+    }
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()));
+    match length {
+        None | Some(Some(0)) => {}
+        Some(Some(_)) => {
+            return Err(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "image requests carry no body",
+            ));
+        }
+        Some(None) => return Err(refuse(StatusCode::BAD_REQUEST, "bad Content-Length")),
+    }
+    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri_len > state.limits.max_uri_len {
+        return Err(refuse(StatusCode::URI_TOO_LONG, "the URI is too long"));
+    }
+    if let Some(query) = req.uri().query() {
+        let unexpected = url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| {
+            !state
+                .limits
+                .ignored_query_params
+                .iter()
+                .any(|allowed| *allowed == name)
+        });
+        if unexpected {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "unexpected query parameter",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn refuse(status: StatusCode, reason: &'static str) -> Response {
+    let mut r = (status, Body::from(format!("{reason}\n"))).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}

@@ -1,0 +1,131 @@
+//! An [`Outcome`] as an HTTP response: lifetimes, validators, which tier served it and why a
+//! default image stands in.
+//!
+//! - `Cache-Control`: the route's lifetimes for an image, its short fallback lifetime otherwise.
+//! - `ETag` (strong, a digest of the bytes) and `If-None-Match` -> 304.
+//! - `Cache-Status` (RFC 9211) names the tier: `hit; detail=memory|store`, `fwd=miss; stored`
+//!   for a fresh render, `fwd=uri-miss` or `fwd=miss` with the reason for a default image.
+//! - `X-Ogforge-Tier` says the same in one word; `X-Ogforge-Fallback` gives the reason code.
+
+use axum::{
+    body::Body,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::Response,
+};
+
+use crate::{cache::Tier, metrics as m, pipeline::Outcome};
+
+pub(crate) const TIER_HEADER: &str = "x-ogforge-tier";
+pub(crate) const FALLBACK_HEADER: &str = "x-ogforge-fallback";
+
+pub(super) fn respond(outcome: &Outcome, method: &Method, req: &HeaderMap) -> Response {
+    let (route, image, cache_control, cache_status, tier, reason) = match outcome {
+        Outcome::Served {
+            route,
+            image,
+            tier,
+            joined,
+            ..
+        } => {
+            let status = match (tier, joined) {
+                (Tier::Memory, _) => "ogforge; hit; detail=memory".to_owned(),
+                (Tier::Store, false) => "ogforge; hit; detail=store".to_owned(),
+                (Tier::Store, true) => "ogforge; hit; detail=store; collapsed".to_owned(),
+                (Tier::Render, false) => "ogforge; fwd=miss; stored".to_owned(),
+                (Tier::Render, true) => "ogforge; fwd=miss; stored; collapsed".to_owned(),
+            };
+            (
+                route,
+                image,
+                route.cache_control(),
+                status,
+                tier.as_str(),
+                None,
+            )
+        }
+        Outcome::Fallback(f) => {
+            let fwd = if f.reason.is_client_error() {
+                "uri-miss"
+            } else {
+                "miss"
+            };
+            (
+                &f.route,
+                &f.image,
+                f.route.fallback_cache_control(),
+                format!("ogforge; fwd={fwd}; detail={}", f.reason.code()),
+                "fallback",
+                Some(f.reason.code()),
+            )
+        }
+    };
+
+    let not_modified = req
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| etag_matches(v, &image.etag));
+    let status = if not_modified {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    metrics::counter!(
+        m::HTTP_REQUESTS,
+        "route" => route.config.name.clone(),
+        "status" => status.as_str().to_owned(),
+        "tier" => tier,
+    )
+    .increment(1);
+
+    let body = if not_modified || method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from(image.bytes.clone())
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    let mut put = |name: header::HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(name, v);
+        }
+    };
+    put(header::CACHE_CONTROL, &cache_control);
+    put(header::ETAG, &image.etag);
+    put(
+        header::HeaderName::from_static("cache-status"),
+        &cache_status,
+    );
+    put(header::HeaderName::from_static(TIER_HEADER), tier);
+    if let Some(reason) = reason {
+        put(header::HeaderName::from_static(FALLBACK_HEADER), reason);
+    }
+    if !not_modified {
+        put(header::CONTENT_TYPE, image.content_type);
+        put(header::CONTENT_LENGTH, &image.bytes.len().to_string());
+        put(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    }
+    response
+}
+
+/// `If-None-Match` is `*` or a list of entity tags; weak comparison, as RFC 9110 asks for it.
+fn etag_matches(header: &str, etag: &str) -> bool {
+    let ours = etag.trim_start_matches("W/");
+    header
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == ours)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etag_matches;
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags() {
+        assert!(etag_matches("\"a\"", "\"a\""));
+        assert!(etag_matches("\"x\", W/\"a\"", "\"a\""));
+        assert!(etag_matches("*", "\"a\""));
+        assert!(!etag_matches("\"b\"", "\"a\""));
+    }
+}

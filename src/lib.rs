@@ -1,0 +1,32 @@
+//! ogforge: social-share images on demand.
+//!
+//! A request walks these stages, one module each:
+//!
+//! | stage | module |
+//! | --- | --- |
+//! | layers: trace, limits, edge guard (method, body, URI, query) | [`http`] (`http/guard.rs`) |
+//! | handler: path in, response out | `http/image.rs`, `http/response.rs` |
+//! | the request path, in order | [`pipeline`] |
+//! | route match and id validation | [`route`] (ids: the `ogforge-tags` crate) |
+//! | memory tier | `cache/memory.rs` |
+//! | object-store tier | `cache/store.rs` (`object_store`) |
+//! | one render per key | `cache/flight.rs` |
+//! | template -> HTML | [`template`] (minijinja, auto-escaped) |
+//! | HTML -> pixels | `render/html.rs` (takumi), fonts from [`fonts`] |
+//! | pixels -> bytes | [`encode`] |
+//! | default image and why | [`fallback`] |
+//!
+//! Configuration is [`config`]; the command line is [`cli`]; metric names are [`metrics`].
+
+pub mod cache;
+pub mod cli;
+pub mod config;
+pub mod encode;
+pub mod fallback;
+pub mod fonts;
+pub mod http;
+pub mod metrics;
+pub mod pipeline;
+pub mod render;
+pub mod route;
+pub mod template;

@@ -1,0 +1,69 @@
+//! Every metric ogforge exports: names and help text in one place, described at start-up, and
+//! a drop guard that times a stage even when its future is cancelled.
+
+use std::time::Instant;
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+
+pub const HTTP_REQUESTS: &str = "ogforge_http_requests_total";
+pub const RENDERS: &str = "ogforge_renders_total";
+pub const RENDER_SECONDS: &str = "ogforge_render_seconds";
+pub const RENDERS_IN_FLIGHT: &str = "ogforge_renders_in_flight";
+pub const FLIGHT_WAITERS: &str = "ogforge_flight_waiters_total";
+pub const FALLBACKS: &str = "ogforge_fallbacks_total";
+pub const STORE_SECONDS: &str = "ogforge_store_seconds";
+pub const STORE_ERRORS: &str = "ogforge_store_errors_total";
+
+/// Registers help text and units with the installed recorder.
+pub fn describe() {
+    describe_counter!(
+        HTTP_REQUESTS,
+        "Image requests by route, status and the tier that served them."
+    );
+    describe_counter!(
+        RENDERS,
+        "Renders started, by route and outcome (ok, error, timeout)."
+    );
+    describe_histogram!(
+        RENDER_SECONDS,
+        Unit::Seconds,
+        "Render time (template, layout, raster, encode) by route and renderer."
+    );
+    describe_gauge!(
+        RENDERS_IN_FLIGHT,
+        "Renders running or waiting for a permit."
+    );
+    describe_counter!(
+        FLIGHT_WAITERS,
+        "Requests that joined a render already under way for the same key."
+    );
+    describe_counter!(FALLBACKS, "Default images served, by route and reason.");
+    describe_histogram!(
+        STORE_SECONDS,
+        Unit::Seconds,
+        "Object store call time by operation (get, put)."
+    );
+    describe_counter!(STORE_ERRORS, "Object store failures by operation.");
+}
+
+/// Records the time from its creation to its drop into a histogram.
+#[derive(Debug)]
+pub(crate) struct Timer {
+    start: Instant,
+    histogram: metrics::Histogram,
+}
+
+impl Timer {
+    pub(crate) fn new(histogram: metrics::Histogram) -> Self {
+        Self {
+            start: Instant::now(),
+            histogram,
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.histogram.record(self.start.elapsed().as_secs_f64());
+    }
+}

@@ -1,0 +1,280 @@
+//! THE request path, in order: resolve the route and validate the id -> memory tier ->
+//! single-flight { memory again -> object store -> render -> store write } -> outcome.
+//!
+//! `serve`, `render`, `warm` and `check` all go through [`Pipeline`]; none of them has a
+//! cache or render path of its own. Failures leave as [`Outcome::Fallback`] with a
+//! [`Reason`]: the default image, never stored, never cached in memory.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ogforge_tags::Id;
+use tracing::{debug, warn};
+
+use crate::{
+    cache::{Image, Key, Memory, Store, Tier, flight::Flights, flight::Role},
+    config::{Config, ConfigError},
+    encode::sniff_content_type,
+    fallback::{Fallback, Reason},
+    fonts,
+    metrics::{self as m, Timer},
+    render::{RenderError, Renderer},
+    route::{Route, RouteTable},
+    template::{self, Templates},
+};
+
+/// What a caller wants from the tiers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Look in memory and the store before rendering.
+    pub read_tiers: bool,
+    /// Write a fresh render to the store.
+    pub write_store: bool,
+}
+
+impl Options {
+    /// What the HTTP service and `warm` do.
+    pub const SERVE: Self = Self {
+        read_tiers: true,
+        write_store: true,
+    };
+}
+
+/// The result of one request through the pipeline.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Served {
+        route: Arc<Route>,
+        id: Id,
+        image: Image,
+        tier: Tier,
+        /// This request waited on a render another request started.
+        joined: bool,
+    },
+    Fallback(Fallback),
+}
+
+/// The flight result: an image and where it came from, or why there is none.
+type Filled = Result<(Image, Tier), Reason>;
+
+/// Everything a request needs, built once at start-up.
+#[derive(Debug)]
+pub struct Pipeline {
+    routes: RouteTable,
+    memory: Memory,
+    store: Option<Store>,
+    flights: Flights<Filled>,
+    renderer: Arc<Renderer>,
+}
+
+impl Pipeline {
+    /// Loads fonts, compiles templates, opens the store. Errors name the config key.
+    pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        Self::build_with_store(config, true)
+    }
+
+    /// [`Self::build`] without opening a store (for `render --no-store` and `check`).
+    pub fn build_with_store(config: &Config, open_store: bool) -> Result<Self, ConfigError> {
+        let origin = config.origin.as_str();
+        let fonts = fonts::load(config.render.fonts_dir.as_deref())
+            .map_err(|e| ConfigError::new(origin, "render.fonts_dir", e))?;
+        let templates = Templates::compile(&config.routes)
+            .map_err(|(key, e)| ConfigError::new(origin, key, e))?;
+        let mut routes = Vec::with_capacity(config.routes.len());
+        for rc in &config.routes {
+            let digest = template::digest(rc, &fonts.digest);
+            let data = Bytes::from(rc.default_image.data.clone());
+            let content_type = sniff_content_type(&data).ok_or_else(|| {
+                ConfigError::new(
+                    origin,
+                    format!("{}.default_image", rc.key),
+                    "not a JPEG, PNG or WebP image",
+                )
+            })?;
+            routes.push(Route {
+                config: rc.clone(),
+                digest,
+                default_image: Image::new(data, content_type),
+            });
+        }
+        let store = if open_store {
+            Some(Store::open(&config.store).map_err(|e| ConfigError::new(origin, "store.url", e))?)
+        } else {
+            None
+        };
+        Ok(Self {
+            routes: RouteTable::new(routes),
+            memory: Memory::new(config.memory_bytes),
+            store,
+            flights: Flights::default(),
+            renderer: Arc::new(Renderer::new(
+                fonts,
+                templates,
+                config.render.concurrency,
+                config.render.timeout,
+            )),
+        })
+    }
+
+    pub fn routes(&self) -> &RouteTable {
+        &self.routes
+    }
+
+    pub(crate) fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// Serves a request path.
+    pub async fn handle(&self, path: &str) -> Outcome {
+        self.handle_with(path, Options::SERVE).await
+    }
+
+    /// Resolves a path, then runs [`Self::fetch`].
+    pub async fn handle_with(&self, path: &str, opts: Options) -> Outcome {
+        match self.routes.resolve(path) {
+            Ok((route, id)) => self.fetch(route, id, opts).await,
+            Err(unresolved) => fallback(unresolved.route, unresolved.reason),
+        }
+    }
+
+    /// The tiers and the render for an already validated id.
+    pub async fn fetch(&self, route: Arc<Route>, id: Id, opts: Options) -> Outcome {
+        let key = Key::new(&route, &id);
+        if opts.read_tiers {
+            if let Some(image) = self.memory.get(&key).await {
+                return served(route, id, image, Tier::Memory, false);
+            }
+        }
+        let work = {
+            let (memory, store, renderer) = (
+                self.memory.clone(),
+                self.store
+                    .clone()
+                    .filter(|_| opts.read_tiers || opts.write_store),
+                Arc::clone(&self.renderer),
+            );
+            let (route, id, key) = (Arc::clone(&route), id.clone(), key.clone());
+            move || fill(memory, store, renderer, route, id, key, opts)
+        };
+        let (filled, role) = self.flights.run(key.as_str(), work).await;
+        if role == Role::Joined {
+            metrics::counter!(m::FLIGHT_WAITERS).increment(1);
+        }
+        match filled {
+            Some(Ok((image, tier))) => served(route, id, image, tier, role == Role::Joined),
+            Some(Err(reason)) => fallback(route, reason),
+            None => fallback(route, Reason::RenderError),
+        }
+    }
+
+    /// Renders a route's sample id without touching any tier (for `check`).
+    pub async fn render_sample(&self, route: &Arc<Route>) -> Option<Result<Bytes, RenderError>> {
+        let sample = route.config.sample_id.as_deref()?;
+        let id = match self.routes.resolve_id(route, sample) {
+            Ok(id) => id,
+            // `config` already checked the sample against the pattern.
+            Err(_) => return None,
+        };
+        Some(self.renderer.render(route, &id).await)
+    }
+}
+
+fn served(route: Arc<Route>, id: Id, image: Image, tier: Tier, joined: bool) -> Outcome {
+    Outcome::Served {
+        route,
+        id,
+        image,
+        tier,
+        joined,
+    }
+}
+
+fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {
+    metrics::counter!(m::FALLBACKS, "route" => route.config.name.clone(), "reason" => reason.code())
+        .increment(1);
+    Outcome::Fallback(Fallback {
+        reason,
+        image: route.default_image.clone(),
+        max_age: route.config.fallback_max_age,
+        route,
+    })
+}
+
+/// The work of one flight: memory again (a flight may have just ended), the store, then a
+/// render and the store write. Runs as its own task (see `cache::flight`).
+async fn fill(
+    memory: Memory,
+    store: Option<Store>,
+    renderer: Arc<Renderer>,
+    route: Arc<Route>,
+    id: Id,
+    key: Key,
+    opts: Options,
+) -> Filled {
+    let content_type = route.config.format.content_type();
+    if opts.read_tiers {
+        if let Some(image) = memory.get(&key).await {
+            return Ok((image, Tier::Memory));
+        }
+        if let Some(store) = &store {
+            let _t = Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "get"));
+            match store.get(&key).await {
+                Ok(Some(bytes)) => {
+                    let image = Image::new(bytes, content_type);
+                    memory.insert(&key, image.clone()).await;
+                    return Ok((image, Tier::Store));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    metrics::counter!(m::STORE_ERRORS, "op" => "get").increment(1);
+                    warn!(%key, error = %e, "store read failed; rendering instead");
+                }
+            }
+        }
+    }
+
+    let route_name = route.config.name.clone();
+    let in_flight = metrics::gauge!(m::RENDERS_IN_FLIGHT);
+    in_flight.increment(1.0);
+    let started = std::time::Instant::now();
+    let rendered = renderer.render(&route, &id).await;
+    in_flight.decrement(1.0);
+    metrics::histogram!(m::RENDER_SECONDS, "route" => route_name.clone(), "renderer" => "html")
+        .record(started.elapsed().as_secs_f64());
+    let bytes = match rendered {
+        Ok(bytes) => {
+            metrics::counter!(m::RENDERS, "route" => route_name, "outcome" => "ok").increment(1);
+            bytes
+        }
+        Err(e) => {
+            let reason = e.reason();
+            metrics::counter!(m::RENDERS, "route" => route_name, "outcome" => reason.code())
+                .increment(1);
+            warn!(%key, reason = reason.code(), error = %e, "render failed; serving the default image");
+            return Err(reason);
+        }
+    };
+    debug!(%key, ms = started.elapsed().as_millis() as u64, bytes = bytes.len(), "rendered");
+
+    let image = Image::new(bytes, content_type);
+    if opts.write_store {
+        if let Some(store) = &store {
+            let _t = Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "put"));
+            if let Err(e) = store
+                .put(
+                    &key,
+                    image.bytes.clone(),
+                    content_type,
+                    &route.cache_control(),
+                )
+                .await
+            {
+                // The image is still good: serve it, and the next miss tries the write again.
+                metrics::counter!(m::STORE_ERRORS, "op" => "put").increment(1);
+                warn!(%key, error = %e, "store write failed; serving the render anyway");
+            }
+        }
+    }
+    memory.insert(&key, image.clone()).await;
+    Ok((image, Tier::Render))
+}
