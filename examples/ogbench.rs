@@ -182,6 +182,10 @@ fn run(args: Args) -> Result<()> {
     )
     .map(|s| s * 1e3);
 
+    ours.phase_rss.push((
+        "after the miss series",
+        proc_status_kib(server.pid(), "VmHWM").map(|k| k as f64 / 1024.0),
+    ));
     noise.sample();
     for (ci, c) in [2usize, 8].into_iter().enumerate() {
         for (ei, ext) in ["jpg", "png"].into_iter().enumerate() {
@@ -195,6 +199,10 @@ fn run(args: Args) -> Result<()> {
         }
     }
 
+    ours.phase_rss.push((
+        "after the throughput series",
+        proc_status_kib(server.pid(), "VmHWM").map(|k| k as f64 / 1024.0),
+    ));
     noise.sample();
     ours.flight = Some(single_flight(addr, admin, plan.flight)?);
     if let Some(f) = &ours.flight {
@@ -216,6 +224,10 @@ fn run(args: Args) -> Result<()> {
     expect_image(&conn.get(&jpeg_path)?, "memory")?;
     drop(conn);
 
+    ours.phase_rss.push((
+        "after single-flight",
+        proc_status_kib(server.pid(), "VmHWM").map(|k| k as f64 / 1024.0),
+    ));
     noise.sample();
     ours.hit_bytes = first.body.len();
     let nginx = Nginx::start(work.path(), &jpeg_path, &first.body)?;
@@ -234,6 +246,10 @@ fn run(args: Args) -> Result<()> {
         }
     }
     drop(nginx);
+    ours.phase_rss.push((
+        "after wrk",
+        proc_status_kib(server.pid(), "VmHWM").map(|k| k as f64 / 1024.0),
+    ));
     ours.hits = hit_runs.get("ogforge").map(|v| Wrk::mean(v));
     let nginx_hits = hit_runs.get("nginx").map(|v| Wrk::mean(v));
     let tier = Conn::open(addr)?.get(&jpeg_path)?;
@@ -1243,6 +1259,8 @@ struct Ours {
     peak_rss_mib: Option<f64>,
     end_rss_mib: Option<f64>,
     warm_rss_mib: Option<f64>,
+    /// Peak RSS (VmHWM) after each phase, MiB.
+    phase_rss: Vec<(&'static str, Option<f64>)>,
     cold: BTreeMap<&'static str, Vec<ColdRep>>,
     cli_render_ms: Option<Stats>,
 }
@@ -1727,6 +1745,12 @@ impl Report<'_> {
             f1(o.peak_rss_mib),
             f1(o.end_rss_mib)
         );
+        let phases: Vec<String> = o
+            .phase_rss
+            .iter()
+            .map(|(label, mib)| format!("{label} {} MiB", f1(*mib)))
+            .collect();
+        let _ = writeln!(s, "- Peak RSS as the run went on: {}.", phases.join("; "));
         s.push_str("\n### Memory hits next to nginx\n\n");
         let _ = writeln!(
             s,
@@ -1815,7 +1839,7 @@ impl Report<'_> {
             "- ogforge {} ({}), {}; takumi {}, jpeg-encoder {}, png {}, tokio {}, hyper {}, axum {}.",
             command_line("git", &["rev-parse", "--short", "HEAD"]),
             if git_dirty() {
-                "with uncommitted changes in src/ or Cargo.*"
+                "the working tree also has uncommitted changes in src/ or Cargo.*"
             } else {
                 "clean tree"
             },
