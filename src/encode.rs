@@ -11,7 +11,8 @@
 //!   machine's cores.
 //! - PNG: RGB when every pixel is opaque (a quarter less to compress), and the cheaper of two
 //!   encodings on a sample of rows: unfiltered zlib level 1, which suits flat colour, text and
-//!   gradients (the usual card), or Paeth-filtered `fdeflate`, which suits photographs.
+//!   gradients (the usual card) and deflates in bands of rows on all cores at once, or
+//!   Paeth-filtered `fdeflate`, which suits photographs.
 //! - WebP: takumi's libwebp encoder.
 
 use std::str::FromStr;
@@ -83,6 +84,8 @@ pub enum EncodeError {
     Webp(String),
     #[error("jpeg: the encoder wrote strips that cannot be joined")]
     Splice,
+    #[error("png: deflate: {0}")]
+    Deflate(#[from] flate2::CompressError),
 }
 
 /// Encodes a rendered bitmap.
@@ -265,8 +268,113 @@ mod png_fast {
 
     pub(super) fn encode(rgba: &[u8], w: u32, h: u32) -> Result<Vec<u8>, EncodeError> {
         let opaque = is_opaque(rgba);
-        let encoding = pick(rgba, w, h, opaque)?;
-        write(rgba, w, h, opaque, encoding, rgba.len() / 16)
+        match pick(rgba, w, h, opaque)? {
+            Encoding::Flat => write_flat(rgba, w, h, opaque),
+            Encoding::Photo => write(rgba, w, h, opaque, Encoding::Photo, rgba.len() / 8),
+        }
+    }
+
+    /// Row bands the flat encoding deflates at once, on rayon's pool. Fixed, so the bytes do not
+    /// depend on the machine's cores; each band costs a sync flush (a few bytes) and starts
+    /// without the previous band's history (a little ratio).
+    const FLAT_SEGMENTS: usize = 4;
+
+    /// [`Encoding::Flat`] with the deflate split over [`FLAT_SEGMENTS`] bands of rows: each band
+    /// is a raw DEFLATE run ending in a sync flush (the last one final), and the zlib stream is
+    /// their concatenation with one header and the bands' Adler-32s combined.
+    pub(super) fn write_flat(
+        rgba: &[u8],
+        w: u32,
+        h: u32,
+        opaque: bool,
+    ) -> Result<Vec<u8>, EncodeError> {
+        use rayon::prelude::*;
+
+        let src_row = w as usize * 4;
+        let row = 1 + w as usize * if opaque { 3 } else { 4 };
+        let rows = h as usize;
+        let per = rows.div_ceil(FLAT_SEGMENTS).max(1);
+        let bands: Vec<(usize, usize)> = (0..rows)
+            .step_by(per)
+            .map(|first| (first, (first + per).min(rows)))
+            .collect();
+        let last = bands.len().saturating_sub(1);
+        let parts = bands
+            .par_iter()
+            .enumerate()
+            .map(|(i, &(first, end))| {
+                // Scanlines: filter type 0 (none), then the row's bytes.
+                let mut lines = vec![0; (end - first) * row];
+                for (line, src) in lines
+                    .chunks_exact_mut(row)
+                    .zip(rgba[first * src_row..end * src_row].chunks_exact(src_row))
+                {
+                    if opaque {
+                        drop_alpha(src, &mut line[1..]);
+                    } else {
+                        line[1..].copy_from_slice(src);
+                    }
+                }
+                let adler = zlib_rs::adler32::adler32(1, &lines);
+                Ok((deflate_raw(&lines, i == last)?, adler, lines.len() as u64))
+            })
+            .collect::<Result<Vec<_>, EncodeError>>()?;
+
+        // zlib header: deflate, 32 KiB window, fastest level, no dictionary (CMF, FLG % 31 == 0).
+        let mut stream = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum::<usize>() + 6);
+        stream.extend_from_slice(&[0x78, 0x01]);
+        let mut adler = 1;
+        for (i, (body, part_adler, len)) in parts.iter().enumerate() {
+            stream.extend_from_slice(body);
+            adler = if i == 0 {
+                *part_adler
+            } else {
+                zlib_rs::adler32::adler32_combine(adler, *part_adler, *len)
+            };
+        }
+        stream.extend_from_slice(&adler.to_be_bytes());
+
+        let mut out = Vec::with_capacity(stream.len() + 128);
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_color(if opaque {
+            png::ColorType::Rgb
+        } else {
+            png::ColorType::Rgba
+        });
+        let mut writer = encoder.write_header()?;
+        writer.write_chunk(png::chunk::IDAT, &stream)?;
+        writer.finish()?;
+        Ok(out)
+    }
+
+    /// `data` as raw DEFLATE at level 1: a sync flush at the end (byte-aligned, not final)
+    /// unless `last`, which ends the stream.
+    fn deflate_raw(data: &[u8], last: bool) -> Result<Vec<u8>, EncodeError> {
+        use flate2::{Compress, Compression, FlushCompress, Status};
+
+        let mut compress = Compress::new(Compression::fast(), false);
+        let mut out = Vec::with_capacity(data.len() / 8 + 1024);
+        let flush = if last {
+            FlushCompress::Finish
+        } else {
+            FlushCompress::Sync
+        };
+        loop {
+            if out.capacity() - out.len() < 1024 {
+                out.reserve(out.capacity().max(4096));
+            }
+            let consumed = usize::try_from(compress.total_in()).unwrap_or(data.len());
+            let status =
+                compress.compress_vec(&data[consumed.min(data.len())..], &mut out, flush)?;
+            let all_in = compress.total_in() == data.len() as u64;
+            // A flush is complete when the compressor stops with output space to spare.
+            if (last && status == Status::StreamEnd)
+                || (!last && all_in && out.len() < out.capacity())
+            {
+                return Ok(out);
+            }
+        }
     }
 
     /// Whether every pixel's alpha is 255. Blocks of whole words ANDed together, so the compiler
@@ -483,6 +591,37 @@ mod tests {
                 image.as_raw().to_vec()
             };
             assert!(pixels == expected, "PNG pixels differ (alpha {alpha})");
+        }
+    }
+
+    #[test]
+    fn flat_png_bands_make_one_valid_zlib_stream() {
+        use std::io::Read;
+        for alpha in [255, 128] {
+            let image = card(300, 203, alpha);
+            let png = png_fast::write_flat(image.as_raw(), 300, 203, alpha == 255).unwrap();
+            // The IDAT payload: after the signature (8) and IHDR (8 + 13 + 4), its length and type.
+            let idat = &png[33..];
+            let len = u32::from_be_bytes([idat[0], idat[1], idat[2], idat[3]]) as usize;
+            assert_eq!(&idat[4..8], b"IDAT");
+            // flate2's zlib decoder checks the Adler-32 trailer.
+            let mut raw = Vec::new();
+            flate2::read::ZlibDecoder::new(&idat[8..8 + len])
+                .read_to_end(&mut raw)
+                .unwrap();
+            let bpp = if alpha == 255 { 3 } else { 4 };
+            let expected: Vec<u8> = image
+                .as_raw()
+                .chunks_exact(300 * 4)
+                .flat_map(|row| {
+                    std::iter::once(0).chain(
+                        row.chunks_exact(4)
+                            .flat_map(move |p| p[..bpp].to_vec())
+                            .collect::<Vec<u8>>(),
+                    )
+                })
+                .collect();
+            assert!(raw == expected, "scanlines differ (alpha {alpha})");
         }
     }
 
