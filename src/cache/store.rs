@@ -10,9 +10,10 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use object_store::{
-    Attribute, Attributes, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
-    aws::AmazonS3Builder, azure::MicrosoftAzureBuilder, gcp::GoogleCloudStorageBuilder,
-    local::LocalFileSystem, path::Path as StorePath, prefix::PrefixStore,
+    Attribute, Attributes, BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, PutMode,
+    PutOptions, PutPayload, RetryConfig, aws::AmazonS3Builder, azure::MicrosoftAzureBuilder,
+    gcp::GoogleCloudStorageBuilder, local::LocalFileSystem, path::Path as StorePath,
+    prefix::PrefixStore,
 };
 
 use super::key::Key;
@@ -78,9 +79,22 @@ impl Store {
             if url.host_str().is_none_or(str::is_empty) {
                 return Err(StoreConfigError::NoBucket(raw.to_owned()));
             }
+            // object_store retries for minutes by default; ogforge would rather serve the
+            // render and log the outage, so retries stay within the store deadline.
+            let retry = RetryConfig {
+                max_retries: 2,
+                retry_timeout: cfg.timeout,
+                backoff: BackoffConfig::default(),
+            };
+            let client = ClientOptions::new()
+                .with_timeout(cfg.timeout)
+                .with_connect_timeout(cfg.timeout.min(Duration::from_secs(2)));
             let store: Arc<dyn ObjectStore> = match url.scheme() {
                 "s3" | "s3a" => {
-                    let mut b = AmazonS3Builder::from_env().with_url(raw);
+                    let mut b = AmazonS3Builder::from_env()
+                        .with_url(raw)
+                        .with_retry(retry)
+                        .with_client_options(client);
                     if let Some(v) = &cfg.endpoint {
                         b = b.with_endpoint(v);
                     }
@@ -101,11 +115,17 @@ impl Store {
                 "gs" => Arc::new(
                     GoogleCloudStorageBuilder::from_env()
                         .with_url(raw)
+                        .with_retry(retry)
+                        .with_client_options(client)
                         .build()?,
                 ),
-                "az" | "azure" | "abfs" | "abfss" => {
-                    Arc::new(MicrosoftAzureBuilder::from_env().with_url(raw).build()?)
-                }
+                "az" | "azure" | "abfs" | "abfss" => Arc::new(
+                    MicrosoftAzureBuilder::from_env()
+                        .with_url(raw)
+                        .with_retry(retry)
+                        .with_client_options(client)
+                        .build()?,
+                ),
                 other => return Err(StoreConfigError::Scheme(other.to_owned())),
             };
             // A path after the bucket is a prefix inside it.
@@ -129,17 +149,6 @@ impl Store {
             timeout: cfg.timeout,
             display,
         })
-    }
-
-    /// A store over any `ObjectStore`, for tests.
-    #[cfg(test)]
-    pub(crate) fn from_object_store(inner: Arc<dyn ObjectStore>, timeout: Duration) -> Self {
-        Self {
-            inner,
-            attributes: true,
-            timeout,
-            display: "test".into(),
-        }
     }
 
     async fn deadline<T>(

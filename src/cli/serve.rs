@@ -43,7 +43,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let admin_listener = TcpListener::bind(admin)
             .await
             .with_context(|| format!("server.admin_listen: cannot listen on {admin}"))?;
-        info!(addr = %admin_listener.local_addr()?, "admin listener (healthz, readyz, metrics)");
+        let admin_addr = admin_listener.local_addr()?;
+        info!(addr = %admin_addr, "admin listener (healthz, readyz, metrics)");
+        println!("admin listening on http://{admin_addr}");
         let router = http::admin_router(state.clone(), metrics);
         tokio::spawn(async move {
             let _ = axum::serve(admin_listener, router)

@@ -4,7 +4,7 @@
 //! | --- | --- |
 //! | a method other than GET or HEAD | 405, `Allow: GET, HEAD` |
 //! | a body (`Content-Length` > 0) | 413 |
-//! | `Transfer-Encoding` (a streamed body) | 400 |
+//! | a streamed body (`Transfer-Encoding: chunked`) | 400 |
 //! | a URI longer than `server.max_uri_len` | 414 |
 //! | a query parameter not in `server.ignored_query_params` | 400 |
 //!
@@ -12,7 +12,7 @@
 //! request is echoed back.
 
 use axum::{
-    body::Body,
+    body::{Body, HttpBody},
     extract::{Request, State},
     http::{HeaderValue, Method, StatusCode, header},
     middleware::Next,
@@ -39,12 +39,6 @@ fn check(state: &AppState, req: &Request) -> Result<(), Response> {
         return Err(r);
     }
     let headers = req.headers();
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            "image requests carry no body",
-        ));
-    }
     let length = headers
         .get(header::CONTENT_LENGTH)
         .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()));
@@ -57,6 +51,13 @@ fn check(state: &AppState, req: &Request) -> Result<(), Response> {
             ));
         }
         Some(None) => return Err(refuse(StatusCode::BAD_REQUEST, "bad Content-Length")),
+    }
+    // A streamed (chunked) body has no length to check; the body itself says it is there.
+    if !req.body().is_end_stream() {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            "image requests carry no body",
+        ));
     }
     let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if uri_len > state.limits.max_uri_len {

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one command that runs every test (README: "Run every test").
+#
+# Installs what the tests need, idempotently, then runs formatting, lints and every test:
+#   - s3s-fs 0.14.1 (a real S3 server) built into ./.tools (project-local; newer releases need a
+#     newer Rust than this machine has);
+#   - Debian packages: chromium (browser renderer tests), nginx (CDN stand-in), prometheus
+#     (promtool, alert rule tests).
+# Nothing is skipped: a missing tool fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+log() { printf '\n== %s\n' "$*"; }
+
+log "installing test dependencies (idempotent)"
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+S3S_VERSION=0.14.1
+if ! "$root/.tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_VERSION"; then
+  cargo install s3s-fs@"$S3S_VERSION" --features binary --locked --root "$root/.tools"
+fi
+export OGFORGE_S3S_FS="$root/.tools/bin/s3s-fs"
+export OGFORGE_CHROMIUM="${OGFORGE_CHROMIUM:-$(command -v chromium)}"
+export OGFORGE_NGINX="${OGFORGE_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
+export OGFORGE_PROMTOOL="${OGFORGE_PROMTOOL:-$(command -v promtool)}"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo test (unit and integration, real S3 / Chromium / nginx)"
+cargo test --workspace --locked

@@ -1,0 +1,16 @@
+//! The one integration test binary: the real `ogforge` binary against a real S3 server, a
+//! folder store, and (in later modules) real Chromium and nginx.
+
+// Tests may unwrap and panic: a failed expectation is the point.
+#![allow(
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+mod cli;
+mod contract;
+mod hostile;
+mod tiers;
+mod util;
