@@ -140,10 +140,10 @@ impl Pipeline {
     /// The tiers and the render for an already validated id.
     pub async fn fetch(&self, route: Arc<Route>, id: Id, opts: Options) -> Outcome {
         let key = Key::new(&route, &id);
-        if opts.read_tiers {
-            if let Some(image) = self.memory.get(&key).await {
-                return served(route, id, image, Tier::Memory, false);
-            }
+        if opts.read_tiers
+            && let Some(image) = self.memory.get(&key).await
+        {
+            return served(route, id, image, Tier::Memory, false);
         }
         let work = {
             let (memory, store, renderer) = (
@@ -257,22 +257,22 @@ async fn fill(
     debug!(%key, ms = started.elapsed().as_millis() as u64, bytes = bytes.len(), "rendered");
 
     let image = Image::new(bytes, content_type);
-    if opts.write_store {
-        if let Some(store) = &store {
-            let _t = Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "put"));
-            if let Err(e) = store
-                .put(
-                    &key,
-                    image.bytes.clone(),
-                    content_type,
-                    &route.cache_control(),
-                )
-                .await
-            {
-                // The image is still good: serve it, and the next miss tries the write again.
-                metrics::counter!(m::STORE_ERRORS, "op" => "put").increment(1);
-                warn!(%key, error = %e, "store write failed; serving the render anyway");
-            }
+    if opts.write_store
+        && let Some(store) = &store
+    {
+        let _t = Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "put"));
+        if let Err(e) = store
+            .put(
+                &key,
+                image.bytes.clone(),
+                content_type,
+                &route.cache_control(),
+            )
+            .await
+        {
+            // The image is still good: serve it, and the next miss tries the write again.
+            metrics::counter!(m::STORE_ERRORS, "op" => "put").increment(1);
+            warn!(%key, error = %e, "store write failed; serving the render anyway");
         }
     }
     memory.insert(&key, image.clone()).await;

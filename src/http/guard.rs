@@ -24,19 +24,19 @@ use super::AppState;
 pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match check(&state, &req) {
         Ok(()) => next.run(req).await,
-        Err(refusal) => refusal,
+        Err((status, reason)) => refuse(status, reason),
     }
 }
 
-fn check(state: &AppState, req: &Request) -> Result<(), Response> {
+/// Why a request is refused: the status and a short reason (never the request's own text).
+type Refusal = (StatusCode, &'static str);
+
+fn check(state: &AppState, req: &Request) -> Result<(), Refusal> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut r = refuse(
+        return Err((
             StatusCode::METHOD_NOT_ALLOWED,
             "only GET and HEAD are allowed",
-        );
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return Err(r);
+        ));
     }
     let headers = req.headers();
     let length = headers
@@ -45,23 +45,20 @@ fn check(state: &AppState, req: &Request) -> Result<(), Response> {
     match length {
         None | Some(Some(0)) => {}
         Some(Some(_)) => {
-            return Err(refuse(
+            return Err((
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "image requests carry no body",
             ));
         }
-        Some(None) => return Err(refuse(StatusCode::BAD_REQUEST, "bad Content-Length")),
+        Some(None) => return Err((StatusCode::BAD_REQUEST, "bad Content-Length")),
     }
     // A streamed (chunked) body has no length to check; the body itself says it is there.
     if !req.body().is_end_stream() {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            "image requests carry no body",
-        ));
+        return Err((StatusCode::BAD_REQUEST, "image requests carry no body"));
     }
     let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
     if uri_len > state.limits.max_uri_len {
-        return Err(refuse(StatusCode::URI_TOO_LONG, "the URI is too long"));
+        return Err((StatusCode::URI_TOO_LONG, "the URI is too long"));
     }
     if let Some(query) = req.uri().query() {
         let unexpected = url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| {
@@ -72,10 +69,7 @@ fn check(state: &AppState, req: &Request) -> Result<(), Response> {
                 .any(|allowed| *allowed == name)
         });
         if unexpected {
-            return Err(refuse(
-                StatusCode::BAD_REQUEST,
-                "unexpected query parameter",
-            ));
+            return Err((StatusCode::BAD_REQUEST, "unexpected query parameter"));
         }
     }
     Ok(())
@@ -89,5 +83,8 @@ fn refuse(status: StatusCode, reason: &'static str) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
     r
 }

@@ -268,10 +268,9 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, S
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn ogforge");
-    if let Some(mut pipe) = child.stdin.take() {
-        if let Some(text) = stdin {
-            pipe.write_all(text.as_bytes()).expect("stdin");
-        }
+    // Dropping the pipe closes stdin, so a command reading it sees the end.
+    if let (Some(mut pipe), Some(text)) = (child.stdin.take(), stdin) {
+        pipe.write_all(text.as_bytes()).expect("stdin");
     }
     let out = child.wait_with_output().expect("wait");
     (
