@@ -1043,6 +1043,34 @@ struct Noise {
     busy: usize,
     seen: std::collections::BTreeSet<String>,
     load: Vec<String>,
+    /// [`two_core_capacity`] at each checkpoint.
+    capacity: Vec<f64>,
+}
+
+/// How many cores' worth of work two busy threads get done, from 1.0 (the second vCPU gives
+/// nothing) to 2.0 (two full cores): the same fixed integer loop on one thread, then on two at
+/// once. About 0.1 s. On a shared VM this moves while steal time stays near zero, and whatever
+/// uses both cores (ogforge's JPEG strips and PNG bands, wrk next to a server) moves with it.
+fn two_core_capacity() -> f64 {
+    const N: u64 = 20_000_000;
+    let spin = || {
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        for i in 0..std::hint::black_box(N) {
+            x = x.rotate_left(5) ^ i.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        }
+        std::hint::black_box(x)
+    };
+    let t = Instant::now();
+    spin();
+    let one = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    thread::scope(|scope| {
+        let helper = scope.spawn(spin);
+        spin();
+        let _ = helper.join();
+    });
+    let two = t.elapsed().as_secs_f64();
+    2.0 * one / two
 }
 
 impl Noise {
@@ -1065,6 +1093,12 @@ impl Noise {
             }
         }
         self.busy += usize::from(busy);
+        let capacity = two_core_capacity();
+        println!(
+            "[ogbench] checkpoint {}: two-core capacity {capacity:.2}",
+            self.samples
+        );
+        self.capacity.push(capacity);
         if let Ok(l) = fs::read_to_string("/proc/loadavg") {
             self.load
                 .push(l.split_whitespace().next().unwrap_or("?").to_owned());
@@ -1888,7 +1922,9 @@ impl Report<'_> {
         let _ = writeln!(
             s,
             "- Conditions: other compilers ({}) running at {} of {} checkpoints; 1-min load \
-             average at the checkpoints: {}; hypervisor steal during ogforge's part: {} % of one \
+             average at the checkpoints: {}; two-core capacity at the checkpoints (2.0: two full \
+             cores; 1.0: the second gives nothing; see `two_core_capacity` in \
+             examples/ogbench.rs): {}; hypervisor steal during ogforge's part: {} % of one \
              CPU. The run: {} warm-up renders per format, {} ids per miss series, {} per \
              throughput series, {} cold starts per format.",
             if self.noise.seen.is_empty() {
@@ -1904,6 +1940,12 @@ impl Report<'_> {
             self.noise.busy,
             self.noise.samples,
             self.noise.load.join(", "),
+            self.noise
+                .capacity
+                .iter()
+                .map(|c| format!("{c:.2}"))
+                .collect::<Vec<_>>()
+                .join(", "),
             f1(self.steal_pct),
             self.plan.warmup,
             self.plan.misses,
