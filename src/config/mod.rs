@@ -576,6 +576,91 @@ mod tests {
         assert!(e.to_string().contains("nope"), "{e}");
     }
 
+    /// `ogforge.example.toml` with its commented-out `# key = value` lines switched on.
+    fn example_with_every_key() -> String {
+        let text = include_str!("../../ogforge.example.toml");
+        text.lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(rest)
+                    if rest.split_once(" = ").is_some_and(|(k, _)| {
+                        !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
+                {
+                    rest.to_owned()
+                }
+                _ => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn key_paths(prefix: &str, value: &toml::Value, out: &mut Vec<(String, String)>) {
+        match value {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    if k == "vars" {
+                        out.push((path, k.clone()));
+                    } else {
+                        key_paths(&path, v, out);
+                    }
+                }
+            }
+            toml::Value::Array(items) if prefix == "routes" => {
+                if let Some(first) = items.first() {
+                    key_paths("routes.0", first, out);
+                }
+            }
+            _ => {
+                let leaf = prefix.rsplit('.').next().unwrap_or(prefix).to_owned();
+                out.push((prefix.to_owned(), leaf));
+            }
+        }
+    }
+
+    #[test]
+    fn the_example_config_documents_every_key_and_its_env_name() {
+        let text = example_with_every_key();
+        // Every documented key exists (deny_unknown_fields) ...
+        let raw: RawConfig = toml::from_str(&text).unwrap();
+        // ... and every key that exists is documented, with its environment variable.
+        let value = toml::Value::try_from(&raw).unwrap();
+        let mut keys = Vec::new();
+        key_paths("", &value, &mut keys);
+        assert!(keys.len() > 25, "{keys:?}");
+        let original = include_str!("../../ogforge.example.toml");
+        for (path, leaf) in keys {
+            let env = format!("OGFORGE__{}", path.replace('.', "__").to_ascii_uppercase());
+            assert!(
+                original.contains(&env),
+                "ogforge.example.toml does not name {env} for {path}"
+            );
+            assert!(
+                text.lines().any(|l| l.starts_with(&format!("{leaf} = "))
+                    || l.starts_with(&format!("[routes.{leaf}]"))),
+                "ogforge.example.toml does not show {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_example_config_loads_and_equals_the_embedded_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ogforge.toml");
+        std::fs::write(&file, include_str!("../../ogforge.example.toml")).unwrap();
+        let c = load_with_env(Some(&file), &Overrides::default(), &[]).unwrap();
+        let d = load_with_env(None, &Overrides::default(), &[]).unwrap();
+        assert_eq!(c.server.listen, d.server.listen);
+        assert_eq!(c.memory_bytes, d.memory_bytes);
+        assert_eq!(c.routes[0].path, d.routes[0].path);
+        assert_eq!(c.routes[0].ids.pattern(), d.routes[0].ids.pattern());
+        assert_eq!(c.routes[0].sample_id, d.routes[0].sample_id);
+    }
+
     #[test]
     fn extension_must_match_format() {
         let e = load_str(

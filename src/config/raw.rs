@@ -1,14 +1,15 @@
 //! The serde mirror of `ogforge.toml`: every key, its type and its default, nothing checked
 //! beyond types. `deny_unknown_fields` everywhere so a misspelt key is an error, not a silent
-//! default. [`super::load`] turns this into the validated [`super::Config`].
+//! default. `Serialize` is only for the test that keeps `ogforge.example.toml` complete.
+//! [`super::load`] turns this into the validated [`super::Config`].
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::defaults as d;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawConfig {
     pub(crate) server: RawServer,
@@ -18,7 +19,7 @@ pub(crate) struct RawConfig {
     pub(crate) routes: Vec<RawRoute>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawServer {
     pub(crate) listen: String,
@@ -41,7 +42,7 @@ impl Default for RawServer {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawStore {
     pub(crate) url: String,
@@ -67,7 +68,7 @@ impl Default for RawStore {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawCache {
     pub(crate) memory_bytes: u64,
@@ -81,7 +82,7 @@ impl Default for RawCache {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawRender {
     pub(crate) timeout_ms: u64,
@@ -99,7 +100,7 @@ impl Default for RawRender {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRoute {
     pub(crate) name: String,
