@@ -4,8 +4,7 @@
 # Installs what the tests need, idempotently, then runs formatting, lints and every test:
 #   - s3s-fs 0.14.1 (a real S3 server) built into ./.tools (project-local; newer releases need a
 #     newer Rust than this machine has);
-#   - Debian packages: chromium (browser renderer tests), nginx (CDN stand-in), prometheus
-#     (promtool, alert rule tests).
+#   - Debian packages: chromium (browser renderer tests) and nginx (the CDN stand-in).
 # Nothing is skipped: a missing tool fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +16,6 @@ log "installing test dependencies (idempotent)"
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
-command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -32,7 +30,6 @@ fi
 export OGFORGE_S3S_FS="$root/.tools/bin/s3s-fs"
 export OGFORGE_CHROMIUM="${OGFORGE_CHROMIUM:-$(command -v chromium)}"
 export OGFORGE_NGINX="${OGFORGE_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
-export OGFORGE_PROMTOOL="${OGFORGE_PROMTOOL:-$(command -v promtool)}"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
