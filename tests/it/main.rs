@@ -9,6 +9,7 @@
     clippy::panic
 )]
 
+mod cdn;
 mod cli;
 mod contract;
 mod hostile;
