@@ -28,16 +28,6 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
-        Self::UnknownRoute,
-        Self::InvalidId,
-        Self::IdTooLong,
-        Self::TemplateError,
-        Self::RenderError,
-        Self::RenderTimeout,
-        Self::Overloaded,
-    ];
-
     pub fn code(self) -> &'static str {
         match self {
             Self::UnknownRoute => "unknown-route",
