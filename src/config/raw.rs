@@ -135,7 +135,7 @@ pub(crate) struct RawRoute {
     pub(crate) vars: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawProxy {
     /// Empty: `ogforge proxy` needs `--upstream`.
