@@ -15,6 +15,7 @@
 //! | HTML -> pixels | `render/html.rs` (takumi), fonts from [`fonts`] |
 //! | pixels -> bytes | [`encode`] |
 //! | default image and why | [`fallback`] |
+//! | main-site tags (`GET /_ogforge/tags`) | [`tags`], `http/tags.rs` (ids: `ogforge-tags`) |
 //!
 //! Configuration is [`config`]; the command line is [`cli`]; metric names are [`metrics`].
 
@@ -29,4 +30,5 @@ pub mod metrics;
 pub mod pipeline;
 pub mod render;
 pub mod route;
+pub mod tags;
 pub mod template;

@@ -12,6 +12,7 @@ use super::Common;
 use crate::{
     http::{self, AppState, Limits},
     pipeline::Pipeline,
+    tags::TagTable,
 };
 
 #[derive(Debug, Args)]
@@ -30,15 +31,19 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .ok();
     crate::metrics::describe();
     let pipeline = Arc::new(Pipeline::build(&config)?);
-    let state = AppState {
-        pipeline,
-        limits: Arc::new(Limits::from(&config.server)),
-    };
-
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
     let local = listener.local_addr()?;
+    // Without `server.public_url`, the address actually bound (port 0 resolved), never a Host.
+    let public_url =
+        (config.server.public_url.clone()).unwrap_or_else(|| format!("http://{local}"));
+    let tags = TagTable::build(&config.routes, &public_url, &config.origin)?;
+    let state = AppState {
+        pipeline,
+        limits: Arc::new(Limits::from(&config.server)),
+        tags: Arc::new(tags),
+    };
     if let Some(admin) = config.server.admin_listen {
         let admin_listener = TcpListener::bind(admin)
             .await
@@ -72,7 +77,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

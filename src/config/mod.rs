@@ -51,6 +51,10 @@ pub mod defaults {
     pub const ROUTE_ID_PATTERN: &str =
         "^(?P<home>[0-9]{2})-(?P<away>[0-9]{2})-(?P<minute>[0-9]{2})$";
     pub const ROUTE_SAMPLE_ID: &str = "12-34-10";
+    /// `ogforge proxy` listener: loopback, like the service's.
+    pub const PROXY_LISTEN: &str = "127.0.0.1:8081";
+    /// The main site's query parameter that names the share image's id (`?social=12-34-10`).
+    pub const PROXY_PARAM: &str = "social";
 
     pub(crate) fn max_id_len() -> usize {
         MAX_ID_LEN
@@ -152,6 +156,17 @@ pub struct Config {
     pub memory_bytes: u64,
     pub render: RenderConfig,
     pub routes: Vec<RouteConfig>,
+    pub proxy: ProxyConfig,
+}
+
+/// `[proxy]`: the tag-rewriting proxy in front of the main site.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// The main site's base URL; `None` until set (file, env or `--upstream`).
+    pub upstream: Option<String>,
+    pub listen: SocketAddr,
+    /// The query parameter holding the untrusted id.
+    pub param: String,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +175,9 @@ pub struct ServerConfig {
     pub admin_listen: Option<SocketAddr>,
     pub max_uri_len: usize,
     pub ignored_query_params: Vec<String>,
+    /// The absolute http(s) URL crawlers reach the images under, for the tags; `None`: `http://`
+    /// + the bound listen address. Never taken from a request's `Host` header.
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -293,6 +311,10 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
                 .map_err(|e| err("server.admin_listen", &format!("not a socket address: {e}")))?,
         )
     };
+    let public_url = match raw.server.public_url.trim() {
+        "" => None,
+        url => Some(check_public_url(url).map_err(|reason| err("server.public_url", &reason))?),
+    };
     if raw.server.max_uri_len < 64 {
         return Err(err("server.max_uri_len", &"must be at least 64"));
     }
@@ -308,6 +330,18 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
     if raw.render.timeout_ms == 0 {
         return Err(err("render.timeout_ms", &"must be at least 1"));
     }
+    let proxy = ProxyConfig {
+        upstream: match raw.proxy.upstream.trim() {
+            "" => None,
+            url => Some(check_public_url(url).map_err(|reason| err("proxy.upstream", &reason))?),
+        },
+        listen: raw
+            .proxy
+            .listen
+            .parse()
+            .map_err(|e| err("proxy.listen", &format!("not a socket address: {e}")))?,
+        param: check_param(&raw.proxy.param).map_err(|reason| err("proxy.param", &reason))?,
+    };
     let concurrency = match raw.render.concurrency {
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
@@ -342,6 +376,7 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
             admin_listen,
             max_uri_len: raw.server.max_uri_len,
             ignored_query_params: raw.server.ignored_query_params,
+            public_url,
         },
         store: StoreConfig {
             url: raw.store.url,
@@ -360,8 +395,41 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
             fonts_dir: raw.render.fonts_dir.map(|d| base.join(d)),
         },
         routes: out,
+        proxy,
         origin,
     })
+}
+
+/// An absolute `http`/`https` URL with a host and nothing a base URL has no use for
+/// (credentials, query, fragment); returned without a trailing `/`.
+pub(crate) fn check_public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("not an absolute URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("the scheme must be http or https".into());
+    }
+    if url.host().is_none() {
+        return Err("the URL has no host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the URL must not hold credentials".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("the URL must not have a query or fragment".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A query parameter name: letters, digits, `-`, `_`.
+fn check_param(name: &str) -> Result<String, String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err("must be non-empty: letters, digits, '-', '_'".into())
+    }
 }
 
 fn default_route() -> raw::RawRoute {

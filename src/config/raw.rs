@@ -17,6 +17,7 @@ pub(crate) struct RawConfig {
     pub(crate) cache: RawCache,
     pub(crate) render: RawRender,
     pub(crate) routes: Vec<RawRoute>,
+    pub(crate) proxy: RawProxy,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -26,6 +27,8 @@ pub(crate) struct RawServer {
     pub(crate) admin_listen: String,
     pub(crate) max_uri_len: usize,
     pub(crate) ignored_query_params: Vec<String>,
+    /// Empty: `http://` + the bound listen address.
+    pub(crate) public_url: String,
 }
 
 impl Default for RawServer {
@@ -38,6 +41,7 @@ impl Default for RawServer {
                 .iter()
                 .map(|s| (*s).into())
                 .collect(),
+            public_url: String::new(),
         }
     }
 }
@@ -129,4 +133,23 @@ pub(crate) struct RawRoute {
     pub(crate) sample_id: Option<String>,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawProxy {
+    /// Empty: `ogforge proxy` needs `--upstream`.
+    pub(crate) upstream: String,
+    pub(crate) listen: String,
+    pub(crate) param: String,
+}
+
+impl Default for RawProxy {
+    fn default() -> Self {
+        Self {
+            upstream: String::new(),
+            listen: d::PROXY_LISTEN.into(),
+            param: d::PROXY_PARAM.into(),
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! | a body (`Content-Length` > 0) | 413 |
 //! | a streamed body (`Transfer-Encoding: chunked`) | 400 |
 //! | a URI longer than `server.max_uri_len` | 414 |
-//! | a query parameter not in `server.ignored_query_params` | 400 |
+//! | a query parameter not in `server.ignored_query_params` (except on the tags endpoint) | 400 |
 //!
 //! Refusals carry a short plain-text reason and `Cache-Control: no-store`; nothing of the
 //! request is echoed back.
@@ -60,7 +60,12 @@ fn check(state: &AppState, req: &Request) -> Result<(), Refusal> {
     if uri_len > state.limits.max_uri_len {
         return Err((StatusCode::URI_TOO_LONG, "the URI is too long"));
     }
-    if let Some(query) = req.uri().query() {
+    // The tags endpoint's query is its input (validated there); image paths take none.
+    let query = req
+        .uri()
+        .query()
+        .filter(|_| req.uri().path() != super::tags::PATH);
+    if let Some(query) = query {
         let unexpected = url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| {
             !state
                 .limits

@@ -5,10 +5,11 @@ mod admin;
 mod guard;
 mod image;
 mod response;
+mod tags;
 
 use std::sync::Arc;
 
-use axum::{Router, middleware};
+use axum::{Router, middleware, routing::get};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
@@ -35,6 +36,8 @@ impl From<&ServerConfig> for Limits {
 pub struct AppState {
     pub pipeline: Arc<Pipeline>,
     pub limits: Arc<Limits>,
+    /// Main-site tags per route (`GET /_ogforge/tags`).
+    pub tags: Arc<crate::tags::TagTable>,
 }
 
 /// The public router. Layers run outer to inner:
@@ -42,6 +45,7 @@ pub struct AppState {
 /// 2. guard: method, body, URI length and query rules, before any route or cache work.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route(tags::PATH, get(tags::handle))
         .fallback(image::handle)
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(TraceLayer::new_for_http())

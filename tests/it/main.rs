@@ -13,5 +13,6 @@ mod cdn;
 mod cli;
 mod contract;
 mod hostile;
+mod tags;
 mod tiers;
 mod util;

@@ -1,0 +1,101 @@
+//! `GET /_ogforge/tags?route=NAME&id=RAW[&format=html|json]`: the `og:image` / `twitter:*` tags
+//! for an id, for main-site backends in any language.
+//!
+//! `route` is optional (the first route); `id` is the raw, untrusted value, validated by the
+//! `ogforge-tags` crate (missing or invalid -> the default image's URL, never the value). JSON
+//! unless `format=html` or the `Accept` header asks for `text/html`. This path is exempt from the
+//! guard's query-string rule (its parameters are its input), not from the method, body or URI
+//! rules.
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use ogforge_tags::Tags;
+
+use super::AppState;
+
+/// Where the endpoint lives: under `/_ogforge/`, a prefix no sensible image route uses.
+pub(crate) const PATH: &str = "/_ogforge/tags";
+
+/// Tags depend only on the query and the config: cacheable, but not for long, so a config
+/// change shows soon.
+const CACHE_CONTROL: &str = "public, max-age=300";
+
+pub(super) async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let (mut route, mut id, mut format) = (None, None, None);
+    // The first of each parameter wins; the others are ignored, never merged.
+    for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match k.as_ref() {
+            "route" if route.is_none() => route = Some(v.into_owned()),
+            "id" if id.is_none() => id = Some(v.into_owned()),
+            "format" if format.is_none() => format = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let Some((name, tags)) = state.tags.tags(route.as_deref(), id.as_deref()) else {
+        return plain(StatusCode::NOT_FOUND, "unknown route\n");
+    };
+    let html = match format.as_deref() {
+        Some("html") => true,
+        Some("json") => false,
+        Some(_) => return plain(StatusCode::BAD_REQUEST, "format must be html or json\n"),
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html")),
+    };
+    let (content_type, body) = if html {
+        ("text/html; charset=utf-8", tags.to_html())
+    } else {
+        ("application/json", json(name, &tags))
+    };
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+/// `{"route", "image_url", "default", "id", "tags": [{"property"|"name", "content"}], "html"}`.
+fn json(route: &str, tags: &Tags) -> String {
+    let list: Vec<serde_json::Value> = tags
+        .meta()
+        .into_iter()
+        .map(|m| {
+            let mut o = serde_json::Map::new();
+            o.insert(m.attr.as_str().to_owned(), m.key.into());
+            o.insert("content".to_owned(), m.content.into());
+            serde_json::Value::Object(o)
+        })
+        .collect();
+    serde_json::json!({
+        "route": route,
+        "image_url": tags.image_url(),
+        "default": tags.is_default(),
+        "id": tags.id().map(|id| id.as_str()),
+        "tags": list,
+        "html": tags.to_html(),
+    })
+    .to_string()
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    let mut r = (status, text).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
