@@ -32,7 +32,10 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let pipeline = Arc::new(Pipeline::build(&config)?);
     let state = AppState {
         pipeline,
-        limits: Arc::new(Limits::from(&config.server)),
+        limits: Arc::new(Limits {
+            overload: config.render.overload,
+            ..Limits::from(&config.server)
+        }),
     };
 
     let listener = TcpListener::bind(config.server.listen)
