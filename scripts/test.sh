@@ -4,7 +4,8 @@
 # Installs what the tests need, idempotently, then runs formatting, lints and every test:
 #   - s3s-fs 0.14.1 (a real S3 server) built into ./.tools (project-local; newer releases need a
 #     newer Rust than this machine has);
-#   - Debian packages: chromium (browser renderer tests) and nginx (the CDN stand-in).
+#   - Debian packages: chromium (browser renderer tests) and nginx (the CDN stand-in);
+#   - Debian's prometheus package, for promtool (alert rules and their unit tests).
 # Nothing is skipped: a missing tool fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ log "installing test dependencies (idempotent)"
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -30,6 +32,10 @@ fi
 export OGFORGE_S3S_FS="$root/.tools/bin/s3s-fs"
 export OGFORGE_CHROMIUM="${OGFORGE_CHROMIUM:-$(command -v chromium)}"
 export OGFORGE_NGINX="${OGFORGE_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
+
+log "promtool: alert rules and their unit tests (deploy/prometheus)"
+promtool check rules deploy/prometheus/alerts.yml
+promtool test rules deploy/prometheus/alerts.test.yml
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -9,6 +9,7 @@ pub const HTTP_REQUESTS: &str = "ogforge_http_requests_total";
 pub const RENDERS: &str = "ogforge_renders_total";
 pub const RENDER_SECONDS: &str = "ogforge_render_seconds";
 pub const RENDERS_IN_FLIGHT: &str = "ogforge_renders_in_flight";
+pub const RENDERS_QUEUED: &str = "ogforge_renders_queued";
 pub const FLIGHT_WAITERS: &str = "ogforge_flight_waiters_total";
 pub const FALLBACKS: &str = "ogforge_fallbacks_total";
 pub const STORE_SECONDS: &str = "ogforge_store_seconds";
@@ -32,6 +33,10 @@ pub fn describe() {
     describe_gauge!(
         RENDERS_IN_FLIGHT,
         "Renders running or waiting for a permit."
+    );
+    describe_gauge!(
+        RENDERS_QUEUED,
+        "Renders waiting for a render slot (at most render.queue; past it misses are refused)."
     );
     describe_counter!(
         FLIGHT_WAITERS,

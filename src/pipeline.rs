@@ -112,6 +112,7 @@ impl Pipeline {
                 templates,
                 config.render.concurrency,
                 config.render.timeout,
+                config.render.queue,
             )),
         })
     }
@@ -239,8 +240,11 @@ async fn fill(
     let started = std::time::Instant::now();
     let rendered = renderer.render(&route, &id).await;
     in_flight.decrement(1.0);
-    metrics::histogram!(m::RENDER_SECONDS, "route" => route_name.clone(), "renderer" => "html")
-        .record(started.elapsed().as_secs_f64());
+    // A refusal is not a render: its zero time would drag the render quantiles down.
+    if !matches!(rendered, Err(RenderError::Overloaded)) {
+        metrics::histogram!(m::RENDER_SECONDS, "route" => route_name.clone(), "renderer" => "html")
+            .record(started.elapsed().as_secs_f64());
+    }
     let bytes = match rendered {
         Ok(bytes) => {
             metrics::counter!(m::RENDERS, "route" => route_name, "outcome" => "ok").increment(1);

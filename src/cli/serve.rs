@@ -41,7 +41,10 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let tags = TagTable::build(&config.routes, &public_url, &config.origin)?;
     let state = AppState {
         pipeline,
-        limits: Arc::new(Limits::from(&config.server)),
+        limits: Arc::new(Limits {
+            overload: config.render.overload,
+            ..Limits::from(&config.server)
+        }),
         tags: Arc::new(tags),
     };
     if let Some(admin) = config.server.admin_listen {

@@ -41,6 +41,11 @@ pub mod defaults {
     pub const MEMORY_BYTES: u64 = 256 * 1024 * 1024;
     /// A render that takes longer is abandoned for the default image (the original design's 3 s).
     pub const RENDER_TIMEOUT_MS: u64 = 3_000;
+    /// Renders that may wait for a free render slot; past it a miss is refused at once
+    /// (`render.overload`), so a burst of distinct ids cannot pile up unbounded work and memory.
+    pub const RENDER_QUEUE: usize = 64;
+    /// What a refused miss gets: 503 with `Retry-After`, which crawlers retry later.
+    pub const RENDER_OVERLOAD: &str = "unavailable";
     /// Id length limit, checked before the pattern.
     pub const MAX_ID_LEN: usize = ogforge_tags::DEFAULT_MAX_ID_LEN;
     /// Largest width or height in CSS pixels; bounds the memory one render can take.
@@ -216,6 +221,19 @@ pub struct RenderConfig {
     pub concurrency: usize,
     /// `None`: the bundled Inter.
     pub fonts_dir: Option<PathBuf>,
+    /// Renders that may wait for a slot; more are refused at once.
+    pub queue: usize,
+    pub overload: Overload,
+}
+
+/// What a miss gets when the render queue is full (`render.overload`). Cache hits never
+/// reach the queue, so they are served whatever this says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overload {
+    /// `unavailable`: 503 with `Retry-After`.
+    Unavailable,
+    /// `default-image`: the route's default image with its short lifetime, reason `overloaded`.
+    DefaultImage,
 }
 
 /// Text (a template) or bytes (an image) with where they came from.
@@ -346,6 +364,16 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let overload = match raw.render.overload.as_str() {
+        "unavailable" => Overload::Unavailable,
+        "default-image" => Overload::DefaultImage,
+        _ => {
+            return Err(err(
+                "render.overload",
+                &"must be \"unavailable\" or \"default-image\"",
+            ));
+        }
+    };
 
     let routes = if raw.routes.is_empty() {
         vec![default_route()]
@@ -393,6 +421,8 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
             timeout: Duration::from_millis(raw.render.timeout_ms),
             concurrency,
             fonts_dir: raw.render.fonts_dir.map(|d| base.join(d)),
+            queue: raw.render.queue,
+            overload,
         },
         routes: out,
         proxy,

@@ -92,6 +92,8 @@ pub(crate) struct RawRender {
     pub(crate) timeout_ms: u64,
     pub(crate) concurrency: usize,
     pub(crate) fonts_dir: Option<String>,
+    pub(crate) queue: usize,
+    pub(crate) overload: String,
 }
 
 impl Default for RawRender {
@@ -100,6 +102,8 @@ impl Default for RawRender {
             timeout_ms: d::RENDER_TIMEOUT_MS,
             concurrency: 0,
             fonts_dir: None,
+            queue: d::RENDER_QUEUE,
+            overload: d::RENDER_OVERLOAD.into(),
         }
     }
 }

@@ -15,5 +15,8 @@ pub(super) async fn handle(
     uri: Uri,
 ) -> Response {
     let outcome = state.pipeline.handle(uri.path()).await;
+    if let Some(refused) = response::overloaded(&outcome, state.limits.overload) {
+        return refused;
+    }
     response::respond(&outcome, &method, &headers)
 }

@@ -13,13 +13,18 @@ use axum::{Router, middleware, routing::get};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
-use crate::{config::ServerConfig, pipeline::Pipeline};
+use crate::{
+    config::{Overload, ServerConfig},
+    pipeline::Pipeline,
+};
 
 /// Limits the edge guard enforces, from `[server]`.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_uri_len: usize,
     pub ignored_query_params: Vec<String>,
+    /// What a miss refused by a full render queue gets (`render.overload`).
+    pub overload: Overload,
 }
 
 impl From<&ServerConfig> for Limits {
@@ -27,6 +32,7 @@ impl From<&ServerConfig> for Limits {
         Self {
             max_uri_len: s.max_uri_len,
             ignored_query_params: s.ignored_query_params.clone(),
+            overload: Overload::Unavailable,
         }
     }
 }

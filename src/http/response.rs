@@ -6,6 +6,8 @@
 //! - `Cache-Status` (RFC 9211) names the tier: `hit; detail=memory|store`, `fwd=miss; stored`
 //!   for a fresh render, `fwd=uri-miss` or `fwd=miss` with the reason for a default image.
 //! - `X-Ogforge-Tier` says the same in one word; `X-Ogforge-Fallback` gives the reason code.
+//! - A miss refused by a full render queue is 503 with `Retry-After` when `render.overload` is
+//!   `unavailable` ([`overloaded`]); otherwise it is an ordinary default image.
 
 use axum::{
     body::Body,
@@ -13,10 +15,56 @@ use axum::{
     response::Response,
 };
 
-use crate::{cache::Tier, metrics as m, pipeline::Outcome};
+use crate::{cache::Tier, config::Overload, fallback::Reason, metrics as m, pipeline::Outcome};
 
 pub(crate) const TIER_HEADER: &str = "x-ogforge-tier";
 pub(crate) const FALLBACK_HEADER: &str = "x-ogforge-fallback";
+/// Seconds a refused client should wait: renders take milliseconds, so the queue has moved on
+/// by then, and crawlers honour it instead of hammering at once.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// The 503 for a miss the render queue refused, when `render.overload` asks for one.
+pub(super) fn overloaded(outcome: &Outcome, mode: Overload) -> Option<Response> {
+    let Outcome::Fallback(f) = outcome else {
+        return None;
+    };
+    if f.reason != Reason::Overloaded || mode != Overload::Unavailable {
+        return None;
+    }
+    metrics::counter!(
+        m::HTTP_REQUESTS,
+        "route" => f.route.config.name.clone(),
+        "status" => StatusCode::SERVICE_UNAVAILABLE.as_str().to_owned(),
+        "tier" => "fallback",
+    )
+    .increment(1);
+    let mut response = Response::new(Body::from("overloaded: retry later\n"));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let h = response.headers_mut();
+    h.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECS),
+    );
+    // Never cached: the next try may well render.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::HeaderName::from_static("cache-status"),
+        HeaderValue::from_static("ogforge; fwd=miss; detail=overloaded"),
+    );
+    h.insert(
+        header::HeaderName::from_static(TIER_HEADER),
+        HeaderValue::from_static("fallback"),
+    );
+    h.insert(
+        header::HeaderName::from_static(FALLBACK_HEADER),
+        HeaderValue::from_static("overloaded"),
+    );
+    Some(response)
+}
 
 pub(super) fn respond(outcome: &Outcome, method: &Method, req: &HeaderMap) -> Response {
     let (route, image, cache_control, cache_status, tier, reason) = match outcome {

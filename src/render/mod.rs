@@ -4,10 +4,20 @@
 //! The HTML engine is CPU work, so it runs on the blocking pool and holds a concurrency permit
 //! for as long as it actually runs, even past a timeout, which keeps a slow template from
 //! piling up more work than the machine has cores.
+//!
+//! At most `render.queue` renders wait for a permit; a render that finds the queue full is
+//! refused at once ([`RenderError::Overloaded`]) instead of waiting out the timeout, so a burst
+//! of distinct ids costs the machine nothing and the client learns at once to come back later.
 
 mod html;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use ogforge_tags::Id;
@@ -17,6 +27,7 @@ use crate::{
     encode::{self, EncodeError},
     fallback::Reason,
     fonts::FontSet,
+    metrics as m,
     route::Route,
     template::{TemplateError, Templates},
 };
@@ -36,6 +47,8 @@ pub enum RenderError {
     Timeout(Duration),
     #[error("the render task panicked")]
     Panicked,
+    #[error("the render queue is full")]
+    Overloaded,
 }
 
 impl RenderError {
@@ -44,6 +57,7 @@ impl RenderError {
             Self::Template(_) => Reason::TemplateError,
             Self::Timeout(_) => Reason::RenderTimeout,
             Self::Html(_) | Self::Encode(_) | Self::Panicked => Reason::RenderError,
+            Self::Overloaded => Reason::Overloaded,
         }
     }
 }
@@ -61,6 +75,9 @@ pub(crate) struct Renderer {
     templates: Templates,
     permits: Arc<Semaphore>,
     timeout: Duration,
+    /// Renders waiting for a permit now, and how many may.
+    queued: Arc<AtomicUsize>,
+    queue: usize,
 }
 
 impl Renderer {
@@ -69,27 +86,45 @@ impl Renderer {
         templates: Templates,
         concurrency: usize,
         timeout: Duration,
+        queue: usize,
     ) -> Self {
         Self {
             engine: Engine::Html(HtmlRenderer::new(fonts)),
             templates,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             timeout,
+            queued: Arc::new(AtomicUsize::new(0)),
+            queue,
         }
     }
 
-    /// Renders one image, waiting for a permit first; the timeout covers the wait too.
+    /// Renders one image: a free permit at once, else a place in the queue (or
+    /// [`RenderError::Overloaded`] when it is full); the timeout covers the wait too.
     pub(crate) async fn render(
         self: &Arc<Self>,
         route: &Arc<Route>,
         id: &Id,
     ) -> Result<Bytes, RenderError> {
+        // Admission is decided before any await, so a refusal costs nothing.
+        let admitted = match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => Admitted::Now(permit),
+            Err(_) => Admitted::Queued(
+                QueueSlot::take(&self.queued, self.queue).ok_or(RenderError::Overloaded)?,
+            ),
+        };
         let this = Arc::clone(self);
         let route = Arc::clone(route);
         let id = id.clone();
         let work = async move {
-            let Ok(permit) = Arc::clone(&this.permits).acquire_owned().await else {
-                return Err(RenderError::Panicked);
+            let permit = match admitted {
+                Admitted::Now(permit) => permit,
+                Admitted::Queued(slot) => {
+                    let Ok(permit) = Arc::clone(&this.permits).acquire_owned().await else {
+                        return Err(RenderError::Panicked);
+                    };
+                    drop(slot);
+                    permit
+                }
             };
             let job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
@@ -111,5 +146,59 @@ impl Renderer {
         let bitmap = engine.render(&html, c.width, c.height, c.device_scale)?;
         let bytes = encode::encode(&bitmap, c.format, c.quality)?;
         Ok(Bytes::from(bytes))
+    }
+}
+
+/// How a render got in: with a permit at once, or with a place in the queue.
+#[derive(Debug)]
+enum Admitted {
+    Now(tokio::sync::OwnedSemaphorePermit),
+    Queued(QueueSlot),
+}
+
+/// A place in the render queue, given back on drop (a permit granted, a timeout, a client gone).
+#[derive(Debug)]
+struct QueueSlot {
+    queued: Arc<AtomicUsize>,
+}
+
+impl QueueSlot {
+    /// A place if fewer than `limit` renders wait, `None` when the queue is full.
+    fn take(queued: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
+        queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()?;
+        metrics::gauge!(m::RENDERS_QUEUED).increment(1.0);
+        Some(Self {
+            queued: Arc::clone(queued),
+        })
+    }
+}
+
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        metrics::gauge!(m::RENDERS_QUEUED).decrement(1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, atomic::AtomicUsize};
+
+    use super::QueueSlot;
+
+    #[test]
+    fn the_queue_refuses_past_its_limit_and_frees_on_drop() {
+        let queued = Arc::new(AtomicUsize::new(0));
+        assert!(QueueSlot::take(&queued, 0).is_none());
+        let a = QueueSlot::take(&queued, 2);
+        let b = QueueSlot::take(&queued, 2);
+        assert!(a.is_some() && b.is_some());
+        assert!(QueueSlot::take(&queued, 2).is_none());
+        drop(a);
+        assert!(QueueSlot::take(&queued, 2).is_some());
     }
 }

@@ -12,6 +12,7 @@
 mod cdn;
 mod cli;
 mod contract;
+mod edge;
 mod hostile;
 mod tags;
 mod tiers;

@@ -1,0 +1,158 @@
+//! Edge protection (issue 6): the render cap and its bounded queue.
+//!
+//! Misses past `render.concurrency` + `render.queue` are refused at once (503 + `Retry-After`,
+//! or the default image with reason `overloaded`); cache hits are served all the while.
+//! Nothing here waits on a clock: the overload is set up by holding the one render slot with a
+//! slow template and watching `/metrics` until the slot (and the queue) is taken.
+
+use std::time::Duration;
+
+use crate::util::{Server, Workdir, default_image, get};
+
+const FILE_STORE: &str = "[store]\nurl = \"data\"\n";
+
+/// A slow route (thousands of boxes to lay out) and a fast one, one render slot between them.
+fn overload_config(w: &Workdir, queue: usize, overload: &str) {
+    w.write(
+        "slow.html",
+        "<div style=\"display:flex;flex-wrap:wrap;width:256px;height:256px\">\
+         {% for i in range(6000) %}<div style=\"width:2px;height:2px;background-color:#{{ \
+         ['123', '456', '789'][i % 3] }}\">{{ i }}</div>{% endfor %}</div>",
+    );
+    w.write(
+        "fast.html",
+        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
+    );
+    let route = |name: &str, template: &str| {
+        format!(
+            "[[routes]]\nname = \"{name}\"\npath = \"/{name}/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
+             format = \"png\"\nwidth = 256\nheight = 256\ntemplate = \"{template}\"\n"
+        )
+    };
+    w.config(&format!(
+        "{FILE_STORE}[render]\nconcurrency = 1\nqueue = {queue}\noverload = \"{overload}\"\n\
+         timeout_ms = 600000\n{}{}",
+        route("slow", "slow.html"),
+        route("fast", "fast.html"),
+    ));
+}
+
+/// Polls `/metrics` until `name` reaches `at_least` (bounded: 600 polls).
+async fn wait_for_metric(s: &Server, name: &str, at_least: f64) {
+    for _ in 0..600 {
+        if s.metric(name, &[]).await >= at_least {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{name} never reached {at_least}");
+}
+
+/// Holds the render slot (and `queued` places in the queue) with slow renders, then sends a
+/// burst of distinct slow ids and one hit; returns (held replies, burst replies, hit reply).
+async fn overload(
+    s: &Server,
+    queued: usize,
+) -> (
+    Vec<crate::util::Reply>,
+    Vec<crate::util::Reply>,
+    crate::util::Reply,
+) {
+    let hit_url = s.url("/fast/7.png");
+    let stored = get(&hit_url).await;
+    assert_eq!(stored.status, 200);
+    assert_eq!(stored.header("x-ogforge-tier"), "render");
+
+    let mut held = Vec::new();
+    let first = tokio::spawn(get_owned(s.url("/slow/1.png")));
+    wait_for_metric(s, "ogforge_renders_in_flight", 1.0).await;
+    held.push(first);
+    for i in 0..queued {
+        held.push(tokio::spawn(get_owned(
+            s.url(&format!("/slow/{}.png", 100 + i)),
+        )));
+        wait_for_metric(s, "ogforge_renders_queued", (i + 1) as f64).await;
+    }
+    let burst: Vec<_> = (0..6)
+        .map(|i| tokio::spawn(get_owned(s.url(&format!("/slow/{}.png", 1000 + i)))))
+        .collect();
+    let hit = get(&hit_url).await;
+    let mut burst_replies = Vec::new();
+    for b in burst {
+        burst_replies.push(b.await.unwrap());
+    }
+    let mut held_replies = Vec::new();
+    for h in held {
+        held_replies.push(h.await.unwrap());
+    }
+    (held_replies, burst_replies, hit)
+}
+
+async fn get_owned(url: String) -> crate::util::Reply {
+    get(&url).await
+}
+
+#[tokio::test]
+async fn a_full_render_queue_is_503_with_retry_after_and_hits_keep_flowing() {
+    let w = Workdir::new();
+    overload_config(&w, 1, "unavailable");
+    let s = w.serve();
+    let (held, burst, hit) = overload(&s, 1).await;
+
+    assert_eq!(hit.status, 200, "a cache hit is never refused");
+    assert_eq!(hit.header("x-ogforge-tier"), "memory");
+    for r in &held {
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-ogforge-tier"), "render");
+    }
+    let refused: Vec<_> = burst.iter().filter(|r| r.status == 503).collect();
+    assert!(
+        burst.iter().all(|r| r.status == 200 || r.status == 503),
+        "statuses: {:?}",
+        burst.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    assert!(!refused.is_empty(), "no burst request was refused");
+    for r in &refused {
+        assert_eq!(r.header("retry-after"), "1");
+        assert_eq!(r.header("cache-control"), "no-store");
+        assert_eq!(r.header("x-ogforge-fallback"), "overloaded");
+    }
+    let counted = s
+        .metric(
+            "ogforge_http_requests_total",
+            &[("route", "slow"), ("status", "503")],
+        )
+        .await;
+    assert_eq!(counted, refused.len() as f64);
+    assert_eq!(s.metric("ogforge_renders_queued", &[]).await, 0.0);
+    // Refused renders are never stored: only what was rendered is on disk.
+    let rendered = held.len() + burst.iter().filter(|r| r.status == 200).count() + 1;
+    assert_eq!(w.stored().len(), rendered, "{:?}", w.stored());
+}
+
+#[tokio::test]
+async fn a_full_render_queue_can_answer_with_the_default_image() {
+    let w = Workdir::new();
+    overload_config(&w, 0, "default-image");
+    let s = w.serve();
+    let (held, burst, hit) = overload(&s, 0).await;
+
+    assert_eq!(hit.status, 200);
+    assert_eq!(hit.header("x-ogforge-tier"), "memory");
+    assert_eq!(held[0].status, 200);
+    assert!(burst.iter().all(|r| r.status == 200));
+    let fallbacks: Vec<_> = burst
+        .iter()
+        .filter(|r| r.header("x-ogforge-fallback") == "overloaded")
+        .collect();
+    assert!(!fallbacks.is_empty(), "no burst request was refused");
+    for r in &fallbacks {
+        assert_eq!(r.body, default_image());
+        assert_eq!(r.header("cache-control"), "public, max-age=60, s-maxage=60");
+    }
+    assert_eq!(
+        s.metric("ogforge_fallbacks_total", &[("reason", "overloaded")])
+            .await,
+        fallbacks.len() as f64
+    );
+}
