@@ -16,6 +16,7 @@
 //! | pixels -> bytes | [`encode`] |
 //! | default image and why | [`fallback`] |
 //! | main-site tags (`GET /_ogforge/tags`) | [`tags`], `http/tags.rs` (ids: `ogforge-tags`) |
+//! | `ogforge proxy`: tags rewritten in the main site's HTML | [`proxy`] (`lol_html`) |
 //!
 //! Configuration is [`config`]; the command line is [`cli`]; metric names are [`metrics`].
 
@@ -28,6 +29,7 @@ pub mod fonts;
 pub mod http;
 pub mod metrics;
 pub mod pipeline;
+pub mod proxy;
 pub mod render;
 pub mod route;
 pub mod tags;

@@ -1,7 +1,8 @@
-//! The command line: `serve`, `render`, `warm`, `check`. Each command loads the config the same
+//! The command line: `serve`, `render`, `warm`, `check`, `proxy`. Each command loads the config the same
 //! way and goes through the same [`crate::pipeline::Pipeline`].
 
 mod check;
+mod proxy;
 mod render;
 mod serve;
 mod warm;
@@ -31,6 +32,8 @@ enum Command {
     Warm(warm::WarmArgs),
     /// Load the config, compile every template and render each route's sample id.
     Check(check::CheckArgs),
+    /// Proxy the main site, rewriting og:image/twitter:image tags from a validated query value.
+    Proxy(proxy::ProxyArgs),
 }
 
 /// Options every command takes.
@@ -65,6 +68,7 @@ pub fn run() -> ExitCode {
         Command::Render(a) => &a.common,
         Command::Warm(a) => &a.common,
         Command::Check(a) => &a.common,
+        Command::Proxy(a) => &a.common,
     };
     init_tracing(&common.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -83,6 +87,7 @@ pub fn run() -> ExitCode {
             Command::Render(a) => render::run(a).await,
             Command::Warm(a) => warm::run(a).await,
             Command::Check(a) => check::run(a).await,
+            Command::Proxy(a) => proxy::run(a).await,
         }
     });
     match result {

@@ -14,6 +14,7 @@ mod cli;
 mod contract;
 mod edge;
 mod hostile;
+mod proxy;
 mod tags;
 mod tiers;
 mod util;

@@ -1,0 +1,67 @@
+//! `ogforge proxy`: run the tag-rewriting proxy in front of the main site (see [`crate::proxy`]).
+//!
+//! `--upstream` and `--listen` win over `[proxy]` in the file and the environment. Image URLs
+//! use `server.public_url` (else `http://` + `server.listen`: where `ogforge serve` runs).
+
+use std::{process::ExitCode, sync::Arc};
+
+use anyhow::Context;
+use clap::Args;
+use tokio::net::TcpListener;
+use tracing::info;
+
+use super::{Common, serve::shutdown_signal};
+use crate::{
+    config::check_public_url,
+    proxy::{self, Proxy},
+    tags::TagTable,
+};
+
+#[derive(Debug, Args)]
+pub(super) struct ProxyArgs {
+    #[command(flatten)]
+    pub(super) common: Common,
+    /// The main site's base URL, e.g. http://127.0.0.1:3000 (`[proxy] upstream`).
+    #[arg(long, value_name = "URL")]
+    upstream: Option<String>,
+    /// Address to listen on (`[proxy] listen`, default 127.0.0.1:8081).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+}
+
+pub(super) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
+    let config = args.common.load(None)?;
+    let upstream =
+        match &args.upstream {
+            Some(url) => {
+                check_public_url(url).map_err(|reason| anyhow::anyhow!("--upstream: {reason}"))?
+            }
+            None => config.proxy.upstream.clone().context(
+                "no upstream: pass --upstream URL or set [proxy] upstream in the config",
+            )?,
+        };
+    let listen = match &args.listen {
+        Some(a) => a
+            .parse()
+            .with_context(|| format!("--listen: not a socket address: {a}"))?,
+        None => config.proxy.listen,
+    };
+    let public_url = (config.server.public_url.clone())
+        .unwrap_or_else(|| format!("http://{}", config.server.listen));
+    let tags = TagTable::build(&config.routes, &public_url, &config.origin)?;
+    let proxy = Arc::new(Proxy::new(&upstream, &config.proxy.param, tags)?);
+
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("proxy.listen: cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    info!(addr = %local, upstream = %upstream, param = %config.proxy.param, "ogforge proxy listening");
+    // Printed on stdout, once, so scripts can find the bound port (`--listen 127.0.0.1:0`).
+    println!("listening on http://{local}");
+    axum::serve(listener, proxy::router(proxy))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the proxy server failed")?;
+    info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}

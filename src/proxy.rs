@@ -1,0 +1,344 @@
+//! `ogforge proxy`: forwards every request to the main site and, in its HTML pages, replaces the
+//! `og:image*` / `twitter:image*` / `twitter:card` meta tags with ones built from the validated
+//! query parameter (`?social=12-34-10`), as the page streams through (`lol_html`).
+//!
+//! What passes through untouched: non-HTML responses, redirects and other non-2xx answers, HEAD,
+//! bodies in an encoding it cannot undo (anything but gzip/deflate), and every header except the
+//! hop-by-hop ones (`Set-Cookie` included). Upstream is asked for `Accept-Encoding: identity`; a
+//! gzip/deflate answer anyway is decompressed on the fly. A rewritten body loses its
+//! `Content-Length` (its length changes; it is sent chunked) and its strong `ETag` turns weak.
+//! Ids are validated and URLs built by [`crate::tags`] (the `ogforge-tags` crate).
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::{Body, HttpBody},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use lol_html::{element, html_content::ContentType, send};
+
+use crate::tags::TagTable;
+
+/// Headers that describe one connection, not the message (RFC 9110 7.6.1): never forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// How long connecting to upstream may take before the visitor gets a 502.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rewritten chunks in flight to the client: a slow client slows the upstream read instead of
+/// the proxy buffering the page.
+const CHANNEL_CHUNKS: usize = 8;
+
+/// Why the proxy cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// The proxy's state, built once.
+#[derive(Debug)]
+pub struct Proxy {
+    client: reqwest::Client,
+    /// Base URL of the main site, without a trailing `/`.
+    upstream: String,
+    param: String,
+    tags: TagTable,
+}
+
+impl Proxy {
+    pub fn new(upstream: &str, param: &str, tags: TagTable) -> Result<Self, ProxyError> {
+        let client = reqwest::Client::builder()
+            // Redirects are the browser's business: pass them through as they are.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .no_proxy()
+            .build()?;
+        Ok(Self {
+            client,
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            param: param.to_owned(),
+            tags,
+        })
+    }
+}
+
+/// Every path and method goes to [`forward`].
+pub fn router(proxy: Arc<Proxy>) -> Router {
+    Router::new().fallback(forward).with_state(proxy)
+}
+
+async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let url = format!("{}{path_and_query}", p.upstream);
+    let mut headers = parts.headers.clone();
+    strip_hop_by_hop(&mut headers);
+    // reqwest sets Host from the upstream URL; the visitor's Host names the proxy.
+    headers.remove(header::HOST);
+    // Rewriting needs the plain text; identity spares a decompress/recompress round.
+    headers.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    let mut request = p.client.request(parts.method.clone(), url).headers(headers);
+    // No body at all unless the visitor sent one (a chunked empty GET upsets servers).
+    if !body.is_end_stream() {
+        request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    }
+    let upstream = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, upstream = %p.upstream, "proxy: upstream unreachable");
+            let mut r = (
+                StatusCode::BAD_GATEWAY,
+                "ogforge proxy: the upstream site did not answer\n",
+            )
+                .into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            return r;
+        }
+    };
+
+    let status = upstream.status();
+    let mut headers = upstream.headers().clone();
+    strip_hop_by_hop(&mut headers);
+    let decoder = Decoder::for_encoding(headers.get(header::CONTENT_ENCODING));
+    let rewrite = parts.method == Method::GET
+        && status.is_success()
+        && status != StatusCode::NO_CONTENT
+        && is_html(&headers)
+        && decoder.is_some();
+    let body = match decoder.filter(|_| rewrite) {
+        None => Body::from_stream(upstream.bytes_stream()),
+        Some(decoder) => {
+            if !matches!(decoder, Decoder::Identity) {
+                headers.remove(header::CONTENT_ENCODING);
+            }
+            headers.remove(header::CONTENT_LENGTH);
+            weaken_etag(&mut headers);
+            let raw = first_param(parts.uri.query(), &p.param);
+            let tags_html = p
+                .tags
+                .tags(None, raw.as_deref())
+                .map(|(_, t)| t.to_html())
+                .unwrap_or_default();
+            rewrite_body(upstream, decoder, tags_html)
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start().to_ascii_lowercase())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/xhtml+xml"))
+}
+
+/// The rewritten body is not byte-for-byte upstream's, so a strong validator would be a lie.
+fn weaken_etag(headers: &mut HeaderMap) {
+    let weak = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.starts_with("W/"))
+        .and_then(|v| HeaderValue::from_str(&format!("W/{v}")).ok());
+    if let Some(weak) = weak {
+        headers.insert(header::ETAG, weak);
+    }
+}
+
+/// The first value of `name` in a query string, decoded once (as a web framework would).
+fn first_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Undoes the content codings the proxy can undo; `None` for the others (passed through).
+enum Decoder {
+    Identity,
+    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
+    Deflate(Box<flate2::write::ZlibDecoder<Vec<u8>>>),
+}
+
+impl Decoder {
+    fn for_encoding(value: Option<&HeaderValue>) -> Option<Self> {
+        let Some(value) = value else {
+            return Some(Self::Identity);
+        };
+        match value.to_str().ok()?.trim().to_ascii_lowercase().as_str() {
+            "" | "identity" => Some(Self::Identity),
+            "gzip" | "x-gzip" => Some(Self::Gzip(Box::new(flate2::write::GzDecoder::new(
+                Vec::new(),
+            )))),
+            "deflate" => Some(Self::Deflate(Box::new(flate2::write::ZlibDecoder::new(
+                Vec::new(),
+            )))),
+            _ => None,
+        }
+    }
+
+    /// Decoded bytes for one chunk (possibly none yet).
+    fn feed(&mut self, chunk: &[u8]) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::Identity => Ok(chunk.to_vec()),
+            Self::Gzip(d) => {
+                d.write_all(chunk)?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+            Self::Deflate(d) => {
+                d.write_all(chunk)?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+        }
+    }
+
+    /// What is left once the input has ended.
+    fn finish(&mut self) -> std::io::Result<Vec<u8>> {
+        match self {
+            Self::Identity => Ok(Vec::new()),
+            Self::Gzip(d) => {
+                d.try_finish()?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+            Self::Deflate(d) => {
+                d.try_finish()?;
+                Ok(std::mem::take(d.get_mut()))
+            }
+        }
+    }
+}
+
+/// Streams upstream's body through the decoder and the rewriter, chunk by chunk: the page is
+/// never held whole, and a slow visitor slows the upstream read (bounded channel).
+fn rewrite_body(upstream: reqwest::Response, mut decoder: Decoder, tags_html: String) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_CHUNKS);
+    tokio::spawn(async move {
+        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = Arc::clone(&out);
+        let mut rewriter = send::HtmlRewriter::new(settings(tags_html), move |chunk: &[u8]| {
+            sink.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend_from_slice(chunk);
+        });
+        let take = || std::mem::take(&mut *out.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut stream = upstream.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let step = chunk
+                .map_err(std::io::Error::other)
+                .and_then(|c| decoder.feed(&c))
+                .and_then(|plain| rewriter.write(&plain).map_err(std::io::Error::other));
+            if let Err(e) = step {
+                // The status line is gone already: cutting the body short is the only signal.
+                tracing::warn!(error = %e, "proxy: upstream body failed mid-stream");
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+            let ready = take();
+            if !ready.is_empty() && tx.send(Ok(Bytes::from(ready))).await.is_err() {
+                return; // the visitor went away
+            }
+        }
+        let end = decoder
+            .finish()
+            .and_then(|plain| rewriter.write(&plain).map_err(std::io::Error::other))
+            .and_then(|()| rewriter.end().map_err(std::io::Error::other));
+        let last = match end {
+            Ok(()) => Ok(Bytes::from(take())),
+            Err(e) => Err(e),
+        };
+        let _ = tx.send(last).await;
+    });
+    Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+/// Our tags go first in the first `<head>`; upstream's own image/card tags are dropped.
+fn settings(tags_html: String) -> send::Settings<'static, 'static> {
+    let mut inserted = false;
+    send::Settings::new_send()
+        .append_element_content_handler(element!("head", move |el| {
+            if !inserted {
+                el.prepend(&tags_html, ContentType::Html);
+                inserted = true;
+            }
+            Ok(())
+        }))
+        .append_element_content_handler(element!("meta", |el| {
+            let key = el
+                .get_attribute("property")
+                .or_else(|| el.get_attribute("name"))
+                .map(|k| k.trim().to_ascii_lowercase());
+            if key.is_some_and(|k| is_replaced(&k)) {
+                el.remove();
+            }
+            Ok(())
+        }))
+}
+
+/// The tags the proxy owns: every `og:image*`, `twitter:image*` and `twitter:card`.
+fn is_replaced(key: &str) -> bool {
+    key.starts_with("og:image") || key.starts_with("twitter:image") || key == "twitter:card"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_keys() {
+        for k in [
+            "og:image",
+            "og:image:url",
+            "og:image:alt",
+            "twitter:image",
+            "twitter:card",
+        ] {
+            assert!(is_replaced(k), "{k}");
+        }
+        for k in ["og:title", "twitter:title", "twitter:site", "description"] {
+            assert!(!is_replaced(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn first_param_decodes_once_and_takes_the_first() {
+        assert_eq!(
+            first_param(Some("a=1&social=12%2D34&social=x"), "social").as_deref(),
+            Some("12-34")
+        );
+        assert_eq!(first_param(None, "social"), None);
+    }
+}
