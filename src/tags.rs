@@ -32,13 +32,19 @@ impl TagTable {
             let err = |e: TagRouteError| {
                 let key = match e {
                     TagRouteError::BaseUrl(_) => "server.public_url".to_owned(),
+                    TagRouteError::AltText => format!("{}.alt", c.key),
                     _ => format!("{}.path", c.key),
                 };
                 ConfigError::new(origin, key, e)
             };
             let default_path = format!("{}{}", c.path.prefix(), c.path.suffix());
             let tag_route = TagRoute::new(public_url, c.path.clone(), c.ids.clone())
-                .and_then(|t| t.with_size(c.width, c.height))
+                // The image's pixel size, which a device scale multiplies.
+                .and_then(|t| {
+                    let px = |v: u32| (v as f32 * c.device_scale).round() as u32;
+                    t.with_size(px(c.width), px(c.height))
+                })
+                .and_then(|t| t.with_alt(&c.alt))
                 .and_then(|t| t.with_content_type(c.format.content_type()))
                 .and_then(|t| {
                     t.with_default_image(&default_path, sniff_content_type(&c.default_image.data))

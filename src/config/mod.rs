@@ -88,6 +88,10 @@ pub mod defaults {
         31_536_000
     }
     /// The default image stands in for a failure: retry soon.
+    /// `og:image:alt` of a route's images.
+    pub(crate) fn alt() -> String {
+        "Social card".into()
+    }
     pub(crate) fn fallback_max_age() -> u32 {
         60
     }
@@ -261,6 +265,8 @@ pub struct RouteConfig {
     pub fallback_max_age: u32,
     pub default_image: Source<Vec<u8>>,
     pub sample_id: Option<String>,
+    /// `og:image:alt` in the tags built for this route.
+    pub alt: String,
     pub vars: BTreeMap<String, String>,
 }
 
@@ -479,6 +485,7 @@ fn default_route() -> raw::RawRoute {
         fallback_max_age: defaults::fallback_max_age(),
         default_image: None,
         sample_id: Some(defaults::ROUTE_SAMPLE_ID.into()),
+        alt: defaults::alt(),
         vars: BTreeMap::new(),
     }
 }
@@ -593,6 +600,7 @@ fn validate_route(
         fallback_max_age: r.fallback_max_age,
         default_image,
         sample_id: r.sample_id,
+        alt: r.alt,
         vars: r.vars,
     })
 }

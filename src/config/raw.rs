@@ -135,6 +135,8 @@ pub(crate) struct RawRoute {
     pub(crate) fallback_max_age: u32,
     pub(crate) default_image: Option<String>,
     pub(crate) sample_id: Option<String>,
+    #[serde(default = "d::alt")]
+    pub(crate) alt: String,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
 }

@@ -29,7 +29,7 @@ async fn a_valid_id_gives_its_image_url_under_the_bound_address_by_default() {
         .iter()
         .map(|t| t["property"].as_str().or(t["name"].as_str()).unwrap())
         .collect();
-    // http: no og:image:secure_url; no alt text configured.
+    // http: no og:image:secure_url; the route's alt text (default "Social card").
     assert_eq!(
         keys,
         [
@@ -37,6 +37,7 @@ async fn a_valid_id_gives_its_image_url_under_the_bound_address_by_default() {
             "og:image:type",
             "og:image:width",
             "og:image:height",
+            "og:image:alt",
             "twitter:card",
             "twitter:image"
         ]
