@@ -29,4 +29,5 @@ pub mod metrics;
 pub mod pipeline;
 pub mod render;
 pub mod route;
+pub mod signing;
 pub mod template;

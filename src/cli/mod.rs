@@ -1,9 +1,10 @@
-//! The command line: `serve`, `render`, `warm`, `check`. Each command loads the config the same
+//! The command line: `serve`, `render`, `warm`, `check`, `sign`. Each command loads the config the same
 //! way and goes through the same [`crate::pipeline::Pipeline`].
 
 mod check;
 mod render;
 mod serve;
+mod sign;
 mod warm;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -31,6 +32,8 @@ enum Command {
     Warm(warm::WarmArgs),
     /// Load the config, compile every template and render each route's sample id.
     Check(check::CheckArgs),
+    /// Print PATH with its signature (`?sig=`) for routes with `signed = true`.
+    Sign(sign::SignArgs),
 }
 
 /// Options every command takes.
@@ -65,6 +68,7 @@ pub fn run() -> ExitCode {
         Command::Render(a) => &a.common,
         Command::Warm(a) => &a.common,
         Command::Check(a) => &a.common,
+        Command::Sign(a) => &a.common,
     };
     init_tracing(&common.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -83,6 +87,7 @@ pub fn run() -> ExitCode {
             Command::Render(a) => render::run(a).await,
             Command::Warm(a) => warm::run(a).await,
             Command::Check(a) => check::run(a).await,
+            Command::Sign(a) => sign::run(a).await,
         }
     });
     match result {

@@ -30,10 +30,17 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .ok();
     crate::metrics::describe();
     let pipeline = Arc::new(Pipeline::build(&config)?);
+    let signing_keys = if config.routes.iter().any(|r| r.signed) {
+        crate::signing::Keys::from_process_env(&config.server.signing_keys_env)
+            .context("server.signing_keys_env: a route has signed = true")?
+    } else {
+        crate::signing::Keys::default()
+    };
     let state = AppState {
         pipeline,
         limits: Arc::new(Limits {
             overload: config.render.overload,
+            signing_keys,
             ..Limits::from(&config.server)
         }),
     };

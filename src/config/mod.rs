@@ -33,6 +33,9 @@ pub mod defaults {
     pub const MAX_URI_LEN: usize = 2048;
     /// Query parameters ignored on image routes (cache busters); any other is refused with 400.
     pub const IGNORED_QUERY_PARAMS: &[&str] = &["v"];
+    /// Environment variable holding the URL signing keys (comma-separated, newest first); keys
+    /// never live in the config file, so it can be committed.
+    pub const SIGNING_KEYS_ENV: &str = "OGFORGE_SIGNING_KEYS";
     /// A folder next to where ogforge runs.
     pub const STORE_URL: &str = "./data";
     /// A store call that takes longer counts as an outage: the render is still served.
@@ -165,6 +168,8 @@ pub struct ServerConfig {
     pub admin_listen: Option<SocketAddr>,
     pub max_uri_len: usize,
     pub ignored_query_params: Vec<String>,
+    /// Name of the environment variable with the signing keys (`server.signing_keys_env`).
+    pub signing_keys_env: String,
 }
 
 #[derive(Clone)]
@@ -244,6 +249,8 @@ pub struct RouteConfig {
     pub default_image: Source<Vec<u8>>,
     pub sample_id: Option<String>,
     pub vars: BTreeMap<String, String>,
+    /// Requests must carry a valid `sig` (see `signing`); for routes whose ids are free text.
+    pub signed: bool,
 }
 
 /// Loads the configuration: `file` (or the embedded defaults), then `flags`, then the
@@ -370,6 +377,7 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
             admin_listen,
             max_uri_len: raw.server.max_uri_len,
             ignored_query_params: raw.server.ignored_query_params,
+            signing_keys_env: raw.server.signing_keys_env,
         },
         store: StoreConfig {
             url: raw.store.url,
@@ -412,6 +420,7 @@ fn default_route() -> raw::RawRoute {
         default_image: None,
         sample_id: Some(defaults::ROUTE_SAMPLE_ID.into()),
         vars: BTreeMap::new(),
+        signed: false,
     }
 }
 
@@ -526,6 +535,7 @@ fn validate_route(
         default_image,
         sample_id: r.sample_id,
         vars: r.vars,
+        signed: r.signed,
     })
 }
 

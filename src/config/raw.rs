@@ -26,6 +26,7 @@ pub(crate) struct RawServer {
     pub(crate) admin_listen: String,
     pub(crate) max_uri_len: usize,
     pub(crate) ignored_query_params: Vec<String>,
+    pub(crate) signing_keys_env: String,
 }
 
 impl Default for RawServer {
@@ -38,6 +39,7 @@ impl Default for RawServer {
                 .iter()
                 .map(|s| (*s).into())
                 .collect(),
+            signing_keys_env: d::SIGNING_KEYS_ENV.into(),
         }
     }
 }
@@ -131,6 +133,8 @@ pub(crate) struct RawRoute {
     pub(crate) fallback_max_age: u32,
     pub(crate) default_image: Option<String>,
     pub(crate) sample_id: Option<String>,
+    #[serde(default)]
+    pub(crate) signed: bool,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
 }

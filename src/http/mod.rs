@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 use crate::{
     config::{Overload, ServerConfig},
     pipeline::Pipeline,
+    signing::Keys,
 };
 
 /// Limits the edge guard enforces, from `[server]`.
@@ -24,6 +25,8 @@ pub struct Limits {
     pub ignored_query_params: Vec<String>,
     /// What a miss refused by a full render queue gets (`render.overload`).
     pub overload: Overload,
+    /// Keys that verify `sig` on signed routes (empty when no route is signed).
+    pub signing_keys: Keys,
 }
 
 impl From<&ServerConfig> for Limits {
@@ -32,6 +35,7 @@ impl From<&ServerConfig> for Limits {
             max_uri_len: s.max_uri_len,
             ignored_query_params: s.ignored_query_params.clone(),
             overload: Overload::Unavailable,
+            signing_keys: Keys::default(),
         }
     }
 }
