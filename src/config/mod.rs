@@ -36,6 +36,9 @@ pub mod defaults {
     /// Environment variable holding the URL signing keys (comma-separated, newest first); keys
     /// never live in the config file, so it can be committed.
     pub const SIGNING_KEYS_ENV: &str = "OGFORGE_SIGNING_KEYS";
+    /// After SIGTERM, requests (renders and store writes included) get this long to finish:
+    /// under Kubernetes' default 30 s grace period, so ogforge exits before it is killed.
+    pub const SHUTDOWN_TIMEOUT_MS: u64 = 25_000;
     /// A folder next to where ogforge runs.
     pub const STORE_URL: &str = "./data";
     /// A store call that takes longer counts as an outage: the render is still served.
@@ -170,6 +173,8 @@ pub struct ServerConfig {
     pub ignored_query_params: Vec<String>,
     /// Name of the environment variable with the signing keys (`server.signing_keys_env`).
     pub signing_keys_env: String,
+    /// How long in-flight requests may run after SIGTERM or Ctrl-C.
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -378,6 +383,7 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
             max_uri_len: raw.server.max_uri_len,
             ignored_query_params: raw.server.ignored_query_params,
             signing_keys_env: raw.server.signing_keys_env,
+            shutdown_timeout: Duration::from_millis(raw.server.shutdown_timeout_ms),
         },
         store: StoreConfig {
             url: raw.store.url,

@@ -222,3 +222,24 @@ async fn signed_routes_accept_valid_signatures_of_old_and_new_keys_and_refuse_ot
         400
     );
 }
+
+#[tokio::test]
+async fn sigterm_during_a_render_completes_the_response_and_stores_it_whole() {
+    let w = Workdir::new();
+    overload_config(&w, 4, "unavailable");
+    let s = w.serve();
+    let url = s.url("/slow/5.png");
+    let request = tokio::spawn(async move { get(&url).await });
+    wait_for_metric(&s, "ogforge_renders_in_flight", 1.0).await;
+    let log = tokio::task::spawn_blocking(move || s.stop()).await.unwrap();
+    let r = request.await.unwrap();
+    assert_eq!(r.status, 200, "{log}");
+    assert_eq!(r.header("x-ogforge-tier"), "render");
+    assert!(log.contains("shutting down"), "{log}");
+    let stored = w.stored();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        std::fs::read(w.path().join("data").join(&stored[0])).unwrap(),
+        r.body
+    );
+}
