@@ -36,6 +36,8 @@ pub mod defaults {
     /// Environment variable holding the URL signing keys (comma-separated, newest first); keys
     /// never live in the config file, so it can be committed.
     pub const SIGNING_KEYS_ENV: &str = "OGFORGE_SIGNING_KEYS";
+    /// An unsigned or tampered request on a signed route gets 403 (`forbidden`).
+    pub const BAD_SIGNATURE: &str = "forbidden";
     /// After SIGTERM, requests (renders and store writes included) get this long to finish:
     /// under Kubernetes' default 30 s grace period, so ogforge exits before it is killed.
     pub const SHUTDOWN_TIMEOUT_MS: u64 = 25_000;
@@ -173,6 +175,8 @@ pub struct ServerConfig {
     pub ignored_query_params: Vec<String>,
     /// Name of the environment variable with the signing keys (`server.signing_keys_env`).
     pub signing_keys_env: String,
+    /// `server.bad_signature`: `false` is 403, `true` the default image (reason `bad-signature`).
+    pub bad_signature_default_image: bool,
     /// How long in-flight requests may run after SIGTERM or Ctrl-C.
     pub shutdown_timeout: Duration,
 }
@@ -342,6 +346,16 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let bad_signature_default_image = match raw.server.bad_signature.as_str() {
+        "forbidden" => false,
+        "default-image" => true,
+        _ => {
+            return Err(err(
+                "server.bad_signature",
+                &"must be \"forbidden\" or \"default-image\"",
+            ));
+        }
+    };
     let overload = match raw.render.overload.as_str() {
         "unavailable" => Overload::Unavailable,
         "default-image" => Overload::DefaultImage,
@@ -383,6 +397,7 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
             max_uri_len: raw.server.max_uri_len,
             ignored_query_params: raw.server.ignored_query_params,
             signing_keys_env: raw.server.signing_keys_env,
+            bad_signature_default_image,
             shutdown_timeout: Duration::from_millis(raw.server.shutdown_timeout_ms),
         },
         store: StoreConfig {

@@ -27,6 +27,7 @@ pub(crate) struct RawServer {
     pub(crate) max_uri_len: usize,
     pub(crate) ignored_query_params: Vec<String>,
     pub(crate) signing_keys_env: String,
+    pub(crate) bad_signature: String,
     pub(crate) shutdown_timeout_ms: u64,
 }
 
@@ -41,6 +42,7 @@ impl Default for RawServer {
                 .map(|s| (*s).into())
                 .collect(),
             signing_keys_env: d::SIGNING_KEYS_ENV.into(),
+            bad_signature: d::BAD_SIGNATURE.into(),
             shutdown_timeout_ms: d::SHUTDOWN_TIMEOUT_MS,
         }
     }

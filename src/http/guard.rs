@@ -20,12 +20,20 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::AppState;
-use crate::signing::SIG_PARAM;
+use super::{AppState, response};
+use crate::{fallback::Reason, signing::SIG_PARAM};
 
 pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match check(&state, &req) {
         Ok(()) => next.run(req).await,
+        // `server.bad_signature = "default-image"`: a page with a stale or forged link still
+        // shows a card, and nothing is rendered for it.
+        Err((StatusCode::FORBIDDEN, _)) if state.limits.bad_signature_default_image => {
+            let outcome = state
+                .pipeline
+                .refuse(req.uri().path(), Reason::BadSignature);
+            response::respond(&outcome, req.method(), req.headers())
+        }
         Err((status, reason)) => refuse(status, reason),
     }
 }

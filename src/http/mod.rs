@@ -27,6 +27,8 @@ pub struct Limits {
     pub overload: Overload,
     /// Keys that verify `sig` on signed routes (empty when no route is signed).
     pub signing_keys: Keys,
+    /// A bad signature gets the default image instead of 403 (`server.bad_signature`).
+    pub bad_signature_default_image: bool,
 }
 
 impl From<&ServerConfig> for Limits {
@@ -36,6 +38,7 @@ impl From<&ServerConfig> for Limits {
             ignored_query_params: s.ignored_query_params.clone(),
             overload: Overload::Unavailable,
             signing_keys: Keys::default(),
+            bad_signature_default_image: s.bad_signature_default_image,
         }
     }
 }

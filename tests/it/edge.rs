@@ -243,3 +243,24 @@ async fn sigterm_during_a_render_completes_the_response_and_stores_it_whole() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn a_bad_signature_can_get_the_default_image() {
+    let w = Workdir::new();
+    w.write(
+        "fast.html",
+        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
+    );
+    w.config(&format!(
+        "[server]\nadmin_listen = \"127.0.0.1:0\"\nbad_signature = \"default-image\"\n\
+         {FILE_STORE}[[routes]]\nname = \"s\"\npath = \"/s/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
+         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\nsigned = true\n"
+    ));
+    let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", "a-signing-key-0123456789")]);
+    let r = get(&s.url("/s/1.png?sig=00")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, default_image());
+    assert_eq!(r.header("x-ogforge-fallback"), "bad-signature");
+    assert_eq!(r.header("cache-control"), "public, max-age=60, s-maxage=60");
+    assert!(w.stored().is_empty());
+}
