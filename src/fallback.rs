@@ -25,9 +25,22 @@ pub enum Reason {
     RenderTimeout,
     /// Too many renders queued (see the edge guard).
     Overloaded,
+    /// A signed route was requested without a valid signature.
+    BadSignature,
 }
 
 impl Reason {
+    pub const ALL: [Reason; 8] = [
+        Self::UnknownRoute,
+        Self::InvalidId,
+        Self::IdTooLong,
+        Self::TemplateError,
+        Self::RenderError,
+        Self::RenderTimeout,
+        Self::Overloaded,
+        Self::BadSignature,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::UnknownRoute => "unknown-route",
@@ -37,12 +50,16 @@ impl Reason {
             Self::RenderError => "render-error",
             Self::RenderTimeout => "render-timeout",
             Self::Overloaded => "overloaded",
+            Self::BadSignature => "bad-signature",
         }
     }
 
     /// Whether the request itself was at fault (as opposed to ogforge or its template).
     pub fn is_client_error(self) -> bool {
-        matches!(self, Self::UnknownRoute | Self::InvalidId | Self::IdTooLong)
+        matches!(
+            self,
+            Self::UnknownRoute | Self::InvalidId | Self::IdTooLong | Self::BadSignature
+        )
     }
 }
 

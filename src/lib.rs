@@ -33,4 +33,5 @@ pub mod proxy;
 pub mod render;
 pub mod route;
 pub mod tags;
+pub mod signing;
 pub mod template;

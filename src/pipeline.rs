@@ -168,6 +168,12 @@ impl Pipeline {
         }
     }
 
+    /// The default image for a request refused before the tiers (a bad signature).
+    pub fn refuse(&self, path: &str, reason: Reason) -> Outcome {
+        let route = self.routes.matching(path).unwrap_or(self.routes.first());
+        fallback(Arc::clone(route), reason)
+    }
+
     /// Renders a route's sample id without touching any tier (for `check`).
     pub async fn render_sample(&self, route: &Arc<Route>) -> Option<Result<Bytes, RenderError>> {
         let sample = route.config.sample_id.as_deref()?;

@@ -56,6 +56,13 @@ impl RouteTable {
         self.in_order.iter().find(|r| r.config.name == name)
     }
 
+    /// The route whose path template matches `path`, whatever its id.
+    pub fn matching(&self, path: &str) -> Option<&Arc<Route>> {
+        self.by_specificity
+            .iter()
+            .find(|r| r.config.path.match_path(path).is_some())
+    }
+
     /// The route for unknown paths.
     pub fn first(&self) -> &Arc<Route> {
         // `Config` always has at least one route (the embedded one when none is configured).

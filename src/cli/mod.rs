@@ -1,10 +1,11 @@
-//! The command line: `serve`, `render`, `warm`, `check`, `proxy`. Each command loads the config the same
+//! The command line: `serve`, `render`, `warm`, `check`, `proxy`, `sign`. Each command loads the config the same
 //! way and goes through the same [`crate::pipeline::Pipeline`].
 
 mod check;
 mod proxy;
 mod render;
 mod serve;
+mod sign;
 mod warm;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -34,6 +35,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Proxy the main site, rewriting og:image/twitter:image tags from a validated query value.
     Proxy(proxy::ProxyArgs),
+    /// Print PATH with its signature (`?sig=`) for routes with `signed = true`.
+    Sign(sign::SignArgs),
 }
 
 /// Options every command takes.
@@ -69,6 +72,7 @@ pub fn run() -> ExitCode {
         Command::Warm(a) => &a.common,
         Command::Check(a) => &a.common,
         Command::Proxy(a) => &a.common,
+        Command::Sign(a) => &a.common,
     };
     init_tracing(&common.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -88,6 +92,7 @@ pub fn run() -> ExitCode {
             Command::Warm(a) => warm::run(a).await,
             Command::Check(a) => check::run(a).await,
             Command::Proxy(a) => proxy::run(a).await,
+            Command::Sign(a) => sign::run(a).await,
         }
     });
     match result {

@@ -6,7 +6,7 @@ use std::{process::ExitCode, sync::Arc};
 use anyhow::Context;
 use clap::Args;
 use tokio::net::TcpListener;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::Common;
 use crate::{
@@ -39,10 +39,17 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let public_url =
         (config.server.public_url.clone()).unwrap_or_else(|| format!("http://{local}"));
     let tags = TagTable::build(&config.routes, &public_url, &config.origin)?;
+    let signing_keys = if config.routes.iter().any(|r| r.signed) {
+        crate::signing::Keys::from_process_env(&config.server.signing_keys_env)
+            .context("server.signing_keys_env: a route has signed = true")?
+    } else {
+        crate::signing::Keys::default()
+    };
     let state = AppState {
         pipeline,
         limits: Arc::new(Limits {
             overload: config.render.overload,
+            signing_keys,
             ..Limits::from(&config.server)
         }),
         tags: Arc::new(tags),
@@ -72,10 +79,25 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // Printed on stdout, once, so scripts can find the bound port (`--listen 127.0.0.1:0`).
     println!("listening on http://{local}");
 
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the HTTP server failed")?;
+    // Graceful: on the signal, stop accepting and let open requests finish (a render answers
+    // and its store write lands whole), but only for `server.shutdown_timeout`.
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = Arc::clone(&signalled);
+    let server = std::future::IntoFuture::into_future(
+        axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            info!("shutting down: finishing requests in flight");
+            notify.notify_one();
+        }),
+    );
+    let deadline = config.server.shutdown_timeout;
+    tokio::select! {
+        result = server => result.context("the HTTP server failed")?,
+        () = async {
+            signalled.notified().await;
+            tokio::time::sleep(deadline).await;
+        } => warn!(?deadline, "shutdown deadline passed; exiting with requests still open"),
+    }
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,14 @@ pub mod defaults {
     pub const MAX_URI_LEN: usize = 2048;
     /// Query parameters ignored on image routes (cache busters); any other is refused with 400.
     pub const IGNORED_QUERY_PARAMS: &[&str] = &["v"];
+    /// Environment variable holding the URL signing keys (comma-separated, newest first); keys
+    /// never live in the config file, so it can be committed.
+    pub const SIGNING_KEYS_ENV: &str = "OGFORGE_SIGNING_KEYS";
+    /// An unsigned or tampered request on a signed route gets 403 (`forbidden`).
+    pub const BAD_SIGNATURE: &str = "forbidden";
+    /// After SIGTERM, requests (renders and store writes included) get this long to finish:
+    /// under Kubernetes' default 30 s grace period, so ogforge exits before it is killed.
+    pub const SHUTDOWN_TIMEOUT_MS: u64 = 25_000;
     /// A folder next to where ogforge runs.
     pub const STORE_URL: &str = "./data";
     /// A store call that takes longer counts as an outage: the render is still served.
@@ -187,6 +195,12 @@ pub struct ServerConfig {
     /// The absolute http(s) URL crawlers reach the images under, for the tags; `None`: `http://`
     /// + the bound listen address. Never taken from a request's `Host` header.
     pub public_url: Option<String>,
+    /// Name of the environment variable with the signing keys (`server.signing_keys_env`).
+    pub signing_keys_env: String,
+    /// `server.bad_signature`: `false` is 403, `true` the default image (reason `bad-signature`).
+    pub bad_signature_default_image: bool,
+    /// How long in-flight requests may run after SIGTERM or Ctrl-C.
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -268,6 +282,8 @@ pub struct RouteConfig {
     /// `og:image:alt` in the tags built for this route.
     pub alt: String,
     pub vars: BTreeMap<String, String>,
+    /// Requests must carry a valid `sig` (see `signing`); for routes whose ids are free text.
+    pub signed: bool,
 }
 
 /// Loads the configuration: `file` (or the embedded defaults), then `flags`, then the
@@ -370,6 +386,16 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let bad_signature_default_image = match raw.server.bad_signature.as_str() {
+        "forbidden" => false,
+        "default-image" => true,
+        _ => {
+            return Err(err(
+                "server.bad_signature",
+                &"must be \"forbidden\" or \"default-image\"",
+            ));
+        }
+    };
     let overload = match raw.render.overload.as_str() {
         "unavailable" => Overload::Unavailable,
         "default-image" => Overload::DefaultImage,
@@ -411,6 +437,9 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
             max_uri_len: raw.server.max_uri_len,
             ignored_query_params: raw.server.ignored_query_params,
             public_url,
+            signing_keys_env: raw.server.signing_keys_env,
+            bad_signature_default_image,
+            shutdown_timeout: Duration::from_millis(raw.server.shutdown_timeout_ms),
         },
         store: StoreConfig {
             url: raw.store.url,
@@ -487,6 +516,7 @@ fn default_route() -> raw::RawRoute {
         sample_id: Some(defaults::ROUTE_SAMPLE_ID.into()),
         alt: defaults::alt(),
         vars: BTreeMap::new(),
+        signed: false,
     }
 }
 
@@ -602,6 +632,7 @@ fn validate_route(
         sample_id: r.sample_id,
         alt: r.alt,
         vars: r.vars,
+        signed: r.signed,
     })
 }
 

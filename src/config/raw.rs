@@ -29,6 +29,9 @@ pub(crate) struct RawServer {
     pub(crate) ignored_query_params: Vec<String>,
     /// Empty: `http://` + the bound listen address.
     pub(crate) public_url: String,
+    pub(crate) signing_keys_env: String,
+    pub(crate) bad_signature: String,
+    pub(crate) shutdown_timeout_ms: u64,
 }
 
 impl Default for RawServer {
@@ -42,6 +45,9 @@ impl Default for RawServer {
                 .map(|s| (*s).into())
                 .collect(),
             public_url: String::new(),
+            signing_keys_env: d::SIGNING_KEYS_ENV.into(),
+            bad_signature: d::BAD_SIGNATURE.into(),
+            shutdown_timeout_ms: d::SHUTDOWN_TIMEOUT_MS,
         }
     }
 }
@@ -137,6 +143,8 @@ pub(crate) struct RawRoute {
     pub(crate) sample_id: Option<String>,
     #[serde(default = "d::alt")]
     pub(crate) alt: String,
+    #[serde(default)]
+    pub(crate) signed: bool,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
 }

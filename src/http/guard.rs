@@ -6,7 +6,8 @@
 //! | a body (`Content-Length` > 0) | 413 |
 //! | a streamed body (`Transfer-Encoding: chunked`) | 400 |
 //! | a URI longer than `server.max_uri_len` | 414 |
-//! | a query parameter not in `server.ignored_query_params` (except on the tags endpoint) | 400 |
+//! | a query parameter not in `server.ignored_query_params` (nor `sig` on a signed route; the tags endpoint's query is its input) | 400 |
+//! | a signed route without a valid `sig` (see `crate::signing`) | 403 |
 //!
 //! Refusals carry a short plain-text reason and `Cache-Control: no-store`; nothing of the
 //! request is echoed back.
@@ -19,11 +20,20 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::AppState;
+use super::{AppState, response};
+use crate::{fallback::Reason, signing::SIG_PARAM};
 
 pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match check(&state, &req) {
         Ok(()) => next.run(req).await,
+        // `server.bad_signature = "default-image"`: a page with a stale or forged link still
+        // shows a card, and nothing is rendered for it.
+        Err((StatusCode::FORBIDDEN, _)) if state.limits.bad_signature_default_image => {
+            let outcome = state
+                .pipeline
+                .refuse(req.uri().path(), Reason::BadSignature);
+            response::respond(&outcome, req.method(), req.headers())
+        }
         Err((status, reason)) => refuse(status, reason),
     }
 }
@@ -60,21 +70,36 @@ fn check(state: &AppState, req: &Request) -> Result<(), Refusal> {
     if uri_len > state.limits.max_uri_len {
         return Err((StatusCode::URI_TOO_LONG, "the URI is too long"));
     }
+    let path = req.uri().path();
+    let signed = state
+        .pipeline
+        .routes()
+        .matching(path)
+        .is_some_and(|r| r.config.signed);
     // The tags endpoint's query is its input (validated there); image paths take none.
-    let query = req
-        .uri()
-        .query()
-        .filter(|_| req.uri().path() != super::tags::PATH);
+    let query = req.uri().query().filter(|_| path != super::tags::PATH);
     if let Some(query) = query {
         let unexpected = url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| {
-            !state
-                .limits
-                .ignored_query_params
-                .iter()
-                .any(|allowed| *allowed == name)
+            let allowed = (signed && name == SIG_PARAM)
+                || state
+                    .limits
+                    .ignored_query_params
+                    .iter()
+                    .any(|allowed| *allowed == name);
+            !allowed
         });
         if unexpected {
             return Err((StatusCode::BAD_REQUEST, "unexpected query parameter"));
+        }
+    }
+    if signed {
+        let sig = req.uri().query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(name, _)| name == SIG_PARAM)
+                .map(|(_, v)| v.into_owned())
+        });
+        if !sig.is_some_and(|s| state.limits.signing_keys.verify(path, &s)) {
+            return Err((StatusCode::FORBIDDEN, "missing or bad signature"));
         }
     }
     Ok(())

@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::{
     config::{Overload, ServerConfig},
     pipeline::Pipeline,
+    signing::Keys,
 };
 
 /// Limits the edge guard enforces, from `[server]`.
@@ -25,6 +26,10 @@ pub struct Limits {
     pub ignored_query_params: Vec<String>,
     /// What a miss refused by a full render queue gets (`render.overload`).
     pub overload: Overload,
+    /// Keys that verify `sig` on signed routes (empty when no route is signed).
+    pub signing_keys: Keys,
+    /// A bad signature gets the default image instead of 403 (`server.bad_signature`).
+    pub bad_signature_default_image: bool,
 }
 
 impl From<&ServerConfig> for Limits {
@@ -33,6 +38,8 @@ impl From<&ServerConfig> for Limits {
             max_uri_len: s.max_uri_len,
             ignored_query_params: s.ignored_query_params.clone(),
             overload: Overload::Unavailable,
+            signing_keys: Keys::default(),
+            bad_signature_default_image: s.bad_signature_default_image,
         }
     }
 }

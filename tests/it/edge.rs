@@ -156,3 +156,111 @@ async fn a_full_render_queue_can_answer_with_the_default_image() {
         fallbacks.len() as f64
     );
 }
+
+/// `ogforge sign PATH` with `keys` in the environment; the printed signed path.
+fn sign(w: &Workdir, path: &str, keys: &str) -> String {
+    let out = std::process::Command::new(crate::util::BIN)
+        .args(["sign", "-c", "ogforge.toml", path])
+        .current_dir(w.path())
+        .env("OGFORGE_SIGNING_KEYS", keys)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(!printed.contains(keys), "the key is never printed");
+    printed
+}
+
+#[tokio::test]
+async fn signed_routes_accept_valid_signatures_of_old_and_new_keys_and_refuse_others() {
+    const OLD: &str = "old-signing-key-0123456789";
+    const NEW: &str = "new-signing-key-0123456789";
+    let w = Workdir::new();
+    w.write(
+        "fast.html",
+        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
+    );
+    w.config(&format!(
+        "{FILE_STORE}[[routes]]\nname = \"s\"\npath = \"/s/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
+         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\nsigned = true\n\
+         [[routes]]\nname = \"open\"\npath = \"/open/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
+         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\n"
+    ));
+    let by_old = sign(&w, "/s/1.png", OLD);
+    let by_new = sign(&w, "/s/1.png", &format!("{NEW},{OLD}"));
+    assert!(by_old.starts_with("/s/1.png?sig="), "{by_old}");
+    assert_ne!(by_old, by_new);
+    let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", &format!("{NEW},{OLD}"))]);
+
+    // Rotation: a signature by the old key and one by the new key both pass.
+    for signed in [&by_old, &by_new] {
+        let r = get(&s.url(signed)).await;
+        assert_eq!(r.status, 200, "{signed}");
+        assert_eq!(r.header("content-type"), "image/png");
+    }
+    // Unsigned, a signature moved to another id, a flipped digit, an empty one: 403.
+    let sig = by_new.split_once("?sig=").unwrap().1;
+    let flipped = format!(
+        "{}{}",
+        if sig.starts_with('0') { '1' } else { '0' },
+        &sig[1..]
+    );
+    for bad in [
+        "/s/1.png".to_owned(),
+        format!("/s/2.png?sig={sig}"),
+        format!("/s/1.png?sig={flipped}"),
+        "/s/1.png?sig=".to_owned(),
+    ] {
+        let r = get(&s.url(&bad)).await;
+        assert_eq!(r.status, 403, "{bad}");
+        assert!(!String::from_utf8_lossy(&r.body).contains(sig));
+    }
+    // Unsigned routes need no signature and take no `sig`.
+    assert_eq!(get(&s.url("/open/1.png")).await.status, 200);
+    assert_eq!(
+        get(&s.url(&format!("/open/1.png?sig={sig}"))).await.status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn sigterm_during_a_render_completes_the_response_and_stores_it_whole() {
+    let w = Workdir::new();
+    overload_config(&w, 4, "unavailable");
+    let s = w.serve();
+    let url = s.url("/slow/5.png");
+    let request = tokio::spawn(async move { get(&url).await });
+    wait_for_metric(&s, "ogforge_renders_in_flight", 1.0).await;
+    let log = tokio::task::spawn_blocking(move || s.stop()).await.unwrap();
+    let r = request.await.unwrap();
+    assert_eq!(r.status, 200, "{log}");
+    assert_eq!(r.header("x-ogforge-tier"), "render");
+    assert!(log.contains("shutting down"), "{log}");
+    let stored = w.stored();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        std::fs::read(w.path().join("data").join(&stored[0])).unwrap(),
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn a_bad_signature_can_get_the_default_image() {
+    let w = Workdir::new();
+    w.write(
+        "fast.html",
+        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
+    );
+    w.config(&format!(
+        "[server]\nadmin_listen = \"127.0.0.1:0\"\nbad_signature = \"default-image\"\n\
+         {FILE_STORE}[[routes]]\nname = \"s\"\npath = \"/s/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
+         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\nsigned = true\n"
+    ));
+    let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", "a-signing-key-0123456789")]);
+    let r = get(&s.url("/s/1.png?sig=00")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, default_image());
+    assert_eq!(r.header("x-ogforge-fallback"), "bad-signature");
+    assert_eq!(r.header("cache-control"), "public, max-age=60, s-maxage=60");
+    assert!(w.stored().is_empty());
+}
