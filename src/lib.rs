@@ -32,6 +32,6 @@ pub mod pipeline;
 pub mod proxy;
 pub mod render;
 pub mod route;
-pub mod tags;
 pub mod signing;
+pub mod tags;
 pub mod template;
