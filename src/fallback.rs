@@ -30,17 +30,6 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 8] = [
-        Self::UnknownRoute,
-        Self::InvalidId,
-        Self::IdTooLong,
-        Self::TemplateError,
-        Self::RenderError,
-        Self::RenderTimeout,
-        Self::Overloaded,
-        Self::BadSignature,
-    ];
-
     pub fn code(self) -> &'static str {
         match self {
             Self::UnknownRoute => "unknown-route",

@@ -13,11 +13,11 @@
 //! request is echoed back.
 
 use axum::{
-    body::{Body, HttpBody},
+    body::HttpBody,
     extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{Method, StatusCode, header},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 
 use super::{AppState, response};
@@ -34,7 +34,7 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
                 .refuse(req.uri().path(), Reason::BadSignature);
             response::respond(&outcome, req.method(), req.headers())
         }
-        Err((status, reason)) => refuse(status, reason),
+        Err((status, reason)) => super::response::refusal(status, reason),
     }
 }
 
@@ -103,18 +103,4 @@ fn check(state: &AppState, req: &Request) -> Result<(), Refusal> {
         }
     }
     Ok(())
-}
-
-fn refuse(status: StatusCode, reason: &'static str) -> Response {
-    let mut r = (status, Body::from(format!("{reason}\n"))).into_response();
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    }
-    r
 }

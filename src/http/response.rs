@@ -38,18 +38,12 @@ pub(super) fn overloaded(outcome: &Outcome, mode: Overload) -> Option<Response> 
         "tier" => "fallback",
     )
     .increment(1);
-    let mut response = Response::new(Body::from("overloaded: retry later\n"));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    // A refusal like the guard's (`no-store`: the next try may well render), plus when to retry.
+    let mut response = refusal(StatusCode::SERVICE_UNAVAILABLE, "overloaded: retry later");
     let h = response.headers_mut();
     h.insert(
         header::RETRY_AFTER,
         HeaderValue::from_static(RETRY_AFTER_SECS),
-    );
-    // Never cached: the next try may well render.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     h.insert(
         header::HeaderName::from_static("cache-status"),
@@ -163,6 +157,22 @@ fn etag_matches(header: &str, etag: &str) -> bool {
         .split(',')
         .map(str::trim)
         .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == ours)
+}
+
+/// A short plain-text refusal that is never cached and never echoes the request.
+pub(super) fn refusal(status: StatusCode, reason: &'static str) -> Response {
+    let mut r = Response::new(Body::from(format!("{reason}\n")));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    r
 }
 
 #[cfg(test)]
