@@ -27,6 +27,14 @@ pub enum Reason {
     Overloaded,
     /// A signed route was requested without a valid signature.
     BadSignature,
+    /// A browser route's page answered with a status of 400 or more.
+    PageStatus,
+    /// A browser route's page failed to load (refused, blocked, a script error).
+    PageError,
+    /// A browser route's page was not loaded and ready within its navigation timeout.
+    PageTimeout,
+    /// Chromium could not start, crashed, or stopped answering.
+    BrowserError,
 }
 
 impl Reason {
@@ -40,6 +48,10 @@ impl Reason {
             Self::RenderTimeout => "render-timeout",
             Self::Overloaded => "overloaded",
             Self::BadSignature => "bad-signature",
+            Self::PageStatus => "page-status",
+            Self::PageError => "page-error",
+            Self::PageTimeout => "page-timeout",
+            Self::BrowserError => "browser-error",
         }
     }
 

@@ -14,6 +14,7 @@ pub const FLIGHT_WAITERS: &str = "ogforge_flight_waiters_total";
 pub const FALLBACKS: &str = "ogforge_fallbacks_total";
 pub const STORE_SECONDS: &str = "ogforge_store_seconds";
 pub const STORE_ERRORS: &str = "ogforge_store_errors_total";
+pub const BROWSER_LAUNCHES: &str = "ogforge_browser_launches_total";
 
 /// Registers help text and units with the installed recorder.
 pub fn describe() {
@@ -49,6 +50,10 @@ pub fn describe() {
         "Object store call time by operation (get, put)."
     );
     describe_counter!(STORE_ERRORS, "Object store failures by operation.");
+    describe_counter!(
+        BROWSER_LAUNCHES,
+        "Chromium starts: the first, then one per crash or hang."
+    );
 }
 
 /// Records the time from its creation to its drop into a histogram.

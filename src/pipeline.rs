@@ -13,7 +13,7 @@ use tracing::{debug, warn};
 
 use crate::{
     cache::{Image, Key, Memory, Store, Tier, flight::Flights, flight::Role},
-    config::{Config, ConfigError},
+    config::{Config, ConfigError, Engine},
     encode::sniff_content_type,
     fallback::{Fallback, Reason},
     fonts,
@@ -110,11 +110,26 @@ impl Pipeline {
             renderer: Arc::new(Renderer::new(
                 fonts,
                 templates,
+                config
+                    .routes
+                    .iter()
+                    .any(|r| matches!(r.engine, Engine::Browser(_)))
+                    .then(|| config.browser.clone()),
                 config.render.concurrency,
                 config.render.timeout,
                 config.render.queue,
             )),
         })
+    }
+
+    /// Starts what the first render would otherwise wait for (Chromium, for browser routes).
+    pub async fn warm_up(&self) -> Result<(), RenderError> {
+        self.renderer.warm().await
+    }
+
+    /// Ends the renderers' processes (Chromium); call once no request is left.
+    pub async fn shutdown(&self) {
+        self.renderer.shutdown().await;
     }
 
     pub fn routes(&self) -> &RouteTable {
@@ -248,7 +263,7 @@ async fn fill(
     in_flight.decrement(1.0);
     // A refusal is not a render: its zero time would drag the render quantiles down.
     if !matches!(rendered, Err(RenderError::Overloaded)) {
-        metrics::histogram!(m::RENDER_SECONDS, "route" => route_name.clone(), "renderer" => "html")
+        metrics::histogram!(m::RENDER_SECONDS, "route" => route_name.clone(), "renderer" => route.config.engine.name())
             .record(started.elapsed().as_secs_f64());
     }
     let bytes = match rendered {

@@ -12,7 +12,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use ogforge_tags::Id;
 use sha2::{Digest, Sha256};
 
-use crate::config::RouteConfig;
+use crate::config::{Engine, RouteConfig};
 
 /// Bumped when ogforge itself changes how a template becomes pixels, so such a release gets
 /// new keys instead of mixing old and new renders.
@@ -37,7 +37,7 @@ impl Templates {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for route in routes {
+        for route in routes.iter().filter(|r| matches!(r.engine, Engine::Html)) {
             env.add_template_owned(route.name.clone(), route.template.data.clone())
                 .map_err(|e| {
                     (
@@ -87,14 +87,21 @@ fn describe(e: &minijinja::Error) -> String {
     }
 }
 
-/// A short hex digest of the template, the fonts and every render option of a route.
+/// A short hex digest of the template, the fonts and every render option of a route (for a
+/// browser route: its page URL and readiness rules instead of template and fonts).
 pub(crate) fn digest(route: &RouteConfig, fonts_digest: &[u8; 32]) -> String {
     let mut h = Sha256::new();
     h.update(RENDER_REVISION.as_bytes());
     h.update([0]);
-    h.update(route.template.data.as_bytes());
-    h.update([0]);
-    h.update(fonts_digest);
+    match &route.engine {
+        Engine::Html => {
+            h.update(route.template.data.as_bytes());
+            h.update([0]);
+            h.update(fonts_digest);
+        }
+        // The page is the site's; its URL and readiness rules are what ogforge knows of it.
+        Engine::Browser(page) => h.update(page.describe().as_bytes()),
+    }
     h.update(
         format!(
             "{}x{}@{};{};q{}",

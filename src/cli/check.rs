@@ -1,6 +1,6 @@
 //! `ogforge check`: everything `serve` would trip over, found before deploying: the config
 //! (keys, types, regexes, paths), every template's syntax, the fonts, the store URL, and a
-//! render of each route's sample id.
+//! render of each route's sample id (for a browser route: Chromium and the page itself).
 
 use std::process::ExitCode;
 
@@ -33,8 +33,12 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             ),
             Some(Err(e)) => {
                 failed += 1;
+                let field = match c.engine {
+                    crate::config::Engine::Html => "template",
+                    crate::config::Engine::Browser(_) => "page_url",
+                };
                 eprintln!(
-                    "error: {}: {}.template: sample {:?} does not render: {e}",
+                    "error: {}: {}.{field}: sample {:?} does not render: {e}",
                     config.origin,
                     c.key,
                     c.sample_id.as_deref().unwrap_or_default()

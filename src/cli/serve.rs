@@ -31,6 +31,13 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .ok();
     crate::metrics::describe();
     let pipeline = Arc::new(Pipeline::build(&config)?);
+    // Chromium starts in the background; the first browser render waits for it if need be.
+    let warming = Arc::clone(&pipeline);
+    tokio::spawn(async move {
+        if let Err(e) = warming.warm_up().await {
+            warn!(error = %e, "could not start the browser renderer; browser routes will retry");
+        }
+    });
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
@@ -83,6 +90,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // and its store write lands whole), but only for `server.shutdown_timeout`.
     let signalled = Arc::new(tokio::sync::Notify::new());
     let notify = Arc::clone(&signalled);
+    let pipeline = Arc::clone(&state.pipeline);
     let server = std::future::IntoFuture::into_future(
         axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -98,6 +106,8 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tokio::time::sleep(deadline).await;
         } => warn!(?deadline, "shutdown deadline passed; exiting with requests still open"),
     }
+    // No Chromium outlives ogforge, whichever way the wait above ended.
+    pipeline.shutdown().await;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,9 @@
 //! here too (relative to the config file), so later stages get text and bytes, not paths.
 //! `ogforge.example.toml` documents every key; a test keeps the two in step.
 
+mod browser;
 mod env;
+mod page_url;
 mod raw;
 
 use std::{
@@ -22,6 +24,9 @@ use ogforge_tags::{IdRule, PathTemplate};
 use crate::encode::Format;
 
 pub(crate) use raw::RawConfig;
+
+pub use browser::{BrowserConfig, Engine, PageConfig, Secret, WaitUntil};
+pub use page_url::PageUrl;
 
 /// Defaults, each a named constant so the docs and the code cannot drift apart.
 pub mod defaults {
@@ -68,6 +73,19 @@ pub mod defaults {
     pub const PROXY_LISTEN: &str = "127.0.0.1:8081";
     /// The main site's query parameter that names the share image's id (`?social=12-34-10`).
     pub const PROXY_PARAM: &str = "social";
+    /// Debian's Chromium.
+    pub const BROWSER_EXECUTABLE: &str = "/usr/bin/chromium";
+    pub const BROWSER_LAUNCH_TIMEOUT_MS: u64 = 10_000;
+
+    pub(crate) fn renderer() -> String {
+        "html".into()
+    }
+    pub(crate) fn navigation_timeout_ms() -> u64 {
+        3_000
+    }
+    pub(crate) fn page_wait_until() -> String {
+        "load".into()
+    }
 
     pub(crate) fn max_id_len() -> usize {
         MAX_ID_LEN
@@ -174,6 +192,7 @@ pub struct Config {
     pub render: RenderConfig,
     pub routes: Vec<RouteConfig>,
     pub proxy: ProxyConfig,
+    pub browser: BrowserConfig,
 }
 
 /// `[proxy]`: the tag-rewriting proxy in front of the main site.
@@ -284,6 +303,8 @@ pub struct RouteConfig {
     pub vars: BTreeMap<String, String>,
     /// Requests must carry a valid `sig` (see `signing`); for routes whose ids are free text.
     pub signed: bool,
+    /// `renderer`: the template through takumi, or a page in Chromium.
+    pub engine: Engine,
 }
 
 /// Loads the configuration: `file` (or the embedded defaults), then `flags`, then the
@@ -323,7 +344,7 @@ pub fn load_with_env(
     let raw: RawConfig = toml::Value::Table(table)
         .try_into()
         .map_err(|e: toml::de::Error| ConfigError::new(&origin, "", one_line(&e)))?;
-    validate(raw, origin, &base_dir)
+    validate(raw, origin, &base_dir, env_vars)
 }
 
 fn one_line(e: &toml::de::Error) -> String {
@@ -333,7 +354,12 @@ fn one_line(e: &toml::de::Error) -> String {
         .join(" ")
 }
 
-fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, ConfigError> {
+fn validate(
+    raw: RawConfig,
+    origin: String,
+    base: &Path,
+    env_vars: &[(String, String)],
+) -> Result<Config, ConfigError> {
     let err = |key: &str, reason: &dyn fmt::Display| ConfigError::new(&origin, key, reason);
 
     let listen = raw
@@ -407,6 +433,7 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
         }
     };
 
+    let browser = browser::browser(&raw.browser).map_err(|(key, reason)| err(&key, &reason))?;
     let routes = if raw.routes.is_empty() {
         vec![default_route()]
     } else {
@@ -414,7 +441,7 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
     };
     let mut out: Vec<RouteConfig> = Vec::with_capacity(routes.len());
     for (i, r) in routes.into_iter().enumerate() {
-        let route = validate_route(r, &format!("routes[{i}]"), &origin, base)?;
+        let route = validate_route(r, &format!("routes[{i}]"), &origin, base, env_vars)?;
         if let Some(other) = out.iter().find(|o| o.name == route.name) {
             return Err(err(
                 &format!("{}.name", route.key),
@@ -461,6 +488,7 @@ fn validate(raw: RawConfig, origin: String, base: &Path) -> Result<Config, Confi
         },
         routes: out,
         proxy,
+        browser,
         origin,
     })
 }
@@ -517,6 +545,15 @@ fn default_route() -> raw::RawRoute {
         alt: defaults::alt(),
         vars: BTreeMap::new(),
         signed: false,
+        renderer: defaults::renderer(),
+        page_url: String::new(),
+        navigation_timeout_ms: defaults::navigation_timeout_ms(),
+        page_wait_until: defaults::page_wait_until(),
+        page_ready_js: String::new(),
+        page_ready_selector: String::new(),
+        page_headers_env: BTreeMap::new(),
+        page_basic_auth_env: String::new(),
+        page_allowed_origins: Vec::new(),
     }
 }
 
@@ -525,6 +562,7 @@ fn validate_route(
     key: &str,
     origin: &str,
     base: &Path,
+    env_vars: &[(String, String)],
 ) -> Result<RouteConfig, ConfigError> {
     let err = |field: &str, reason: &dyn fmt::Display| {
         ConfigError::new(origin, format!("{key}.{field}"), reason)
@@ -557,6 +595,8 @@ fn validate_route(
         return Err(err("device_scale", &"must be between 0.5 and 4"));
     }
     let format: Format = r.format.parse().map_err(|e| err("format", &e))?;
+    let engine =
+        browser::engine(&r, &ids, env_vars).map_err(|(field, reason)| err(&field, &reason))?;
     if !path.suffix().is_empty() && !format.matches_extension(path.suffix()) {
         return Err(err(
             "path",
@@ -633,6 +673,7 @@ fn validate_route(
         alt: r.alt,
         vars: r.vars,
         signed: r.signed,
+        engine,
     })
 }
 
@@ -740,7 +781,7 @@ mod tests {
                     } else {
                         format!("{prefix}.{k}")
                     };
-                    if k == "vars" {
+                    if browser::MAP_KEYS.contains(&k.as_str()) {
                         out.push((path, k.clone()));
                     } else {
                         key_paths(&path, v, out);

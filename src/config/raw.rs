@@ -18,6 +18,7 @@ pub(crate) struct RawConfig {
     pub(crate) render: RawRender,
     pub(crate) routes: Vec<RawRoute>,
     pub(crate) proxy: RawProxy,
+    pub(crate) browser: RawBrowser,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -147,6 +148,25 @@ pub(crate) struct RawRoute {
     pub(crate) signed: bool,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
+    #[serde(default = "d::renderer")]
+    pub(crate) renderer: String,
+    #[serde(default)]
+    pub(crate) page_url: String,
+    #[serde(default = "d::navigation_timeout_ms")]
+    pub(crate) navigation_timeout_ms: u64,
+    #[serde(default = "d::page_wait_until")]
+    pub(crate) page_wait_until: String,
+    #[serde(default)]
+    pub(crate) page_ready_js: String,
+    #[serde(default)]
+    pub(crate) page_ready_selector: String,
+    /// Header name -> name of the environment variable holding its value.
+    #[serde(default)]
+    pub(crate) page_headers_env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub(crate) page_basic_auth_env: String,
+    #[serde(default)]
+    pub(crate) page_allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -164,6 +184,24 @@ impl Default for RawProxy {
             upstream: String::new(),
             listen: d::PROXY_LISTEN.into(),
             param: d::PROXY_PARAM.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawBrowser {
+    pub(crate) executable: String,
+    pub(crate) launch_timeout_ms: u64,
+    pub(crate) args: Vec<String>,
+}
+
+impl Default for RawBrowser {
+    fn default() -> Self {
+        Self {
+            executable: d::BROWSER_EXECUTABLE.into(),
+            launch_timeout_ms: d::BROWSER_LAUNCH_TIMEOUT_MS,
+            args: Vec::new(),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Rendering: a route's template and a validated id in, encoded image bytes out, within the
 //! render timeout and the render concurrency cap.
 //!
+//! Two engines: the route's template through takumi ([`html`]), or a screenshot of the
+//! route's page in Chromium ([`browser`]). Both share the permits, the queue and the fallback.
+//!
 //! The HTML engine is CPU work, so it runs on the blocking pool and holds a concurrency permit
 //! for as long as it actually runs, even past a timeout, which keeps a slow template from
 //! piling up more work than the machine has cores.
@@ -9,6 +12,7 @@
 //! refused at once ([`RenderError::Overloaded`]) instead of waiting out the timeout, so a burst
 //! of distinct ids costs the machine nothing and the client learns at once to come back later.
 
+mod browser;
 mod html;
 
 use std::{
@@ -24,6 +28,7 @@ use ogforge_tags::Id;
 use tokio::sync::Semaphore;
 
 use crate::{
+    config::{BrowserConfig, Engine},
     encode::{self, EncodeError},
     fallback::Reason,
     fonts::FontSet,
@@ -31,6 +36,8 @@ use crate::{
     route::Route,
     template::{TemplateError, Templates},
 };
+pub use browser::BrowserError;
+use browser::BrowserRenderer;
 pub(crate) use html::HtmlError;
 use html::HtmlRenderer;
 
@@ -43,6 +50,8 @@ pub enum RenderError {
     Html(#[from] HtmlError),
     #[error("encode: {0}")]
     Encode(#[from] EncodeError),
+    #[error("{0}")]
+    Browser(#[from] BrowserError),
     #[error("render took longer than {0:?}")]
     Timeout(Duration),
     #[error("the render task panicked")]
@@ -58,20 +67,17 @@ impl RenderError {
             Self::Timeout(_) => Reason::RenderTimeout,
             Self::Html(_) | Self::Encode(_) | Self::Panicked => Reason::RenderError,
             Self::Overloaded => Reason::Overloaded,
+            Self::Browser(e) => e.reason(),
         }
     }
-}
-
-/// The engines a route can render with.
-#[derive(Debug)]
-enum Engine {
-    Html(HtmlRenderer),
 }
 
 /// Renders routes' templates.
 #[derive(Debug)]
 pub(crate) struct Renderer {
-    engine: Engine,
+    html: HtmlRenderer,
+    /// Only when a route has `renderer = "browser"`.
+    browser: Option<Arc<BrowserRenderer>>,
     templates: Templates,
     permits: Arc<Semaphore>,
     timeout: Duration,
@@ -84,12 +90,15 @@ impl Renderer {
     pub(crate) fn new(
         fonts: FontSet,
         templates: Templates,
+        browser: Option<BrowserConfig>,
         concurrency: usize,
         timeout: Duration,
         queue: usize,
     ) -> Self {
         Self {
-            engine: Engine::Html(HtmlRenderer::new(fonts)),
+            html: HtmlRenderer::new(fonts),
+            // As many idle tabs as renders may run at once.
+            browser: browser.map(|b| Arc::new(BrowserRenderer::new(b, concurrency))),
             templates,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             timeout,
@@ -112,6 +121,11 @@ impl Renderer {
                 QueueSlot::take(&self.queued, self.queue).ok_or(RenderError::Overloaded)?,
             ),
         };
+        // A browser route's page gets its navigation timeout on top of the render timeout.
+        let (limit, browser_route) = match &route.config.engine {
+            Engine::Browser(page) => (self.timeout + page.navigation_timeout, true),
+            Engine::Html => (self.timeout, false),
+        };
         let this = Arc::clone(self);
         let route = Arc::clone(route);
         let id = id.clone();
@@ -126,15 +140,42 @@ impl Renderer {
                     permit
                 }
             };
+            if let Engine::Browser(page) = &route.config.engine {
+                let _permit = permit;
+                let Some(browser) = &this.browser else {
+                    return Err(BrowserError::Launch("no browser configured".into()).into());
+                };
+                return Ok(browser.render(page, &route.config, &id).await?);
+            }
             let job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 this.render_blocking(&route, &id)
             });
             job.await.map_err(|_| RenderError::Panicked)?
         };
-        match tokio::time::timeout(self.timeout, work).await {
+        match tokio::time::timeout(limit, work).await {
             Ok(result) => result,
-            Err(_) => Err(RenderError::Timeout(self.timeout)),
+            Err(_) => {
+                if browser_route && let Some(browser) = &self.browser {
+                    browser.suspect_hang();
+                }
+                Err(RenderError::Timeout(limit))
+            }
+        }
+    }
+
+    /// Starts Chromium ahead of the first browser render (no-op without browser routes).
+    pub(crate) async fn warm(&self) -> Result<(), RenderError> {
+        match &self.browser {
+            Some(browser) => Ok(browser.warm().await?),
+            None => Ok(()),
+        }
+    }
+
+    /// Ends Chromium and its helper processes, if it runs.
+    pub(crate) async fn shutdown(&self) {
+        if let Some(browser) = &self.browser {
+            browser.shutdown().await;
         }
     }
 
@@ -142,8 +183,7 @@ impl Renderer {
     fn render_blocking(&self, route: &Route, id: &Id) -> Result<Bytes, RenderError> {
         let c = &route.config;
         let html = self.templates.render(c, id)?;
-        let Engine::Html(engine) = &self.engine;
-        let bitmap = engine.render(&html, c.width, c.height, c.device_scale)?;
+        let bitmap = self.html.render(&html, c.width, c.height, c.device_scale)?;
         let bytes = encode::encode(&bitmap, c.format, c.quality)?;
         Ok(Bytes::from(bytes))
     }
