@@ -27,6 +27,8 @@ pub enum Reason {
     Overloaded,
     /// A signed route was requested without a valid signature.
     BadSignature,
+    /// The client has used up its render budget (`[rate_limit]`).
+    RateLimited,
 }
 
 impl Reason {
@@ -40,6 +42,7 @@ impl Reason {
             Self::RenderTimeout => "render-timeout",
             Self::Overloaded => "overloaded",
             Self::BadSignature => "bad-signature",
+            Self::RateLimited => "rate-limited",
         }
     }
 
@@ -47,7 +50,11 @@ impl Reason {
     pub fn is_client_error(self) -> bool {
         matches!(
             self,
-            Self::UnknownRoute | Self::InvalidId | Self::IdTooLong | Self::BadSignature
+            Self::UnknownRoute
+                | Self::InvalidId
+                | Self::IdTooLong
+                | Self::BadSignature
+                | Self::RateLimited
         )
     }
 }
