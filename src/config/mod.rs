@@ -48,8 +48,8 @@ pub mod defaults {
     pub const MAX_HEADER_BYTES: usize = 8 * 1024;
     /// Most request header fields; more gets 431 (hyper itself stops at 100).
     pub const MAX_HEADERS: usize = 64;
-    /// Whole-request deadline: bounds slow clients and anything stuck, and sits above
-    /// `render.timeout_ms`, so a render times out into the default image before this fires.
+    /// Whole-request deadline: bounds anything stuck server-side (a hung store call), and sits
+    /// above `render.timeout_ms`, so a render times out into the default image before this fires.
     pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
     /// Renders a client (one IP, one IPv6 /64) may start per minute once its burst is spent:
     /// one crawler or script cannot keep the render slots busy with distinct ids. Hits are free.

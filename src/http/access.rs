@@ -19,6 +19,8 @@ use crate::pipeline::Outcome;
 /// Longest path written to a log line (the guard refuses URIs over `server.max_uri_len`, but
 /// this layer sits outside the guard and logs the refusals too).
 const MAX_LOGGED_PATH: usize = 256;
+/// Longest request id written to a log line (a UUID is 36).
+const MAX_LOGGED_REQUEST_ID: usize = 128;
 
 /// What the image handler did, put in the response's extensions for the access log.
 #[derive(Debug, Clone)]
@@ -81,7 +83,7 @@ pub(super) async fn log(req: Request, next: Next) -> Response {
         method = method.as_str(),
         path = path.as_str(),
         status = response.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
+        ms = started.elapsed().as_micros() as f64 / 1e3,
         route = access.map(|a| a.route.as_str()),
         id = access.and_then(|a| a.id.as_deref()),
         tier = access.map(|a| a.tier),
@@ -92,20 +94,27 @@ pub(super) async fn log(req: Request, next: Next) -> Response {
     response
 }
 
+/// The request id as logged: a proxy's id is kept, but a client could send kilobytes.
 fn request_id(req: &Request) -> &str {
-    req.headers()
+    let id = req
+        .headers()
         .get(super::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+        .unwrap_or("");
+    cut(id, MAX_LOGGED_REQUEST_ID)
 }
 
 fn logged_path(path: &str) -> &str {
-    if path.len() <= MAX_LOGGED_PATH {
-        return path;
+    cut(path, MAX_LOGGED_PATH)
+}
+
+fn cut(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
     }
-    let mut end = MAX_LOGGED_PATH;
-    while !path.is_char_boundary(end) {
+    let mut end = max;
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    &path[..end]
+    &text[..end]
 }

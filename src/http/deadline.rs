@@ -6,9 +6,11 @@
 //! store call stuck past its own deadline. Dropping the handler never cuts a render or a store
 //! write in half: those run in their own task (`cache/flight.rs`) and still land whole.
 //!
-//! The clock starts once the request's headers are in, so it bounds a client that is slow to
-//! read or to wait for the answer, not one that is slow to send its headers (hyper reads those
-//! before any layer runs; see the README on header limits).
+//! What it does not bound: the clock starts once hyper has read the request's headers and
+//! stops when the response's headers are ready, so a client slow to send its headers, or slow
+//! to read a finished body, is outside it. Under `axum::serve` hyper has no header-read timer;
+//! slow-header clients are better cut by the reverse proxy or load balancer in front. A slow
+//! reader holds only its connection: the body is a shared, already-encoded `Bytes`.
 
 use axum::{
     extract::{Request, State},
