@@ -333,3 +333,67 @@ async fn fill(stages: Stages, route: Arc<Route>, id: Id, key: Key, opts: Options
     memory.insert(&key, image.clone()).await;
     Ok((image, Tier::Render, Some(took)))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, load_with_env};
+
+    fn limited_pipeline() -> Pipeline {
+        let env = [
+            ("OGFORGE__RATE_LIMIT__RENDERS_PER_MINUTE", "1"),
+            ("OGFORGE__RATE_LIMIT__BURST", "1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = load_with_env(None, &Overrides::default(), &env).unwrap();
+        Pipeline::build_with_store(&config, false).unwrap()
+    }
+
+    fn from(ip: &str) -> Options {
+        Options {
+            client: Some(ip.parse().unwrap()),
+            ..Options::SERVE
+        }
+    }
+
+    fn tier(o: &Outcome) -> Result<Tier, Reason> {
+        match o {
+            Outcome::Served { tier, .. } => Ok(*tier),
+            Outcome::Fallback(f) => Err(f.reason),
+        }
+    }
+
+    /// A client that joins a flight whose leader is over its budget is not refused for the
+    /// leader's sake: it renders on its own account. (Current-thread runtime: `a` starts the
+    /// flight, `b` joins it before its task runs.)
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_joiner_is_not_refused_for_its_leaders_budget() {
+        let p = limited_pipeline();
+        let (a, b) = (from("192.0.2.1"), from("192.0.2.2"));
+        assert_eq!(
+            tier(&p.handle_with("/11-11-11.jpg", a).await),
+            Ok(Tier::Render)
+        );
+        assert_eq!(
+            tier(&p.handle_with("/22-22-22.jpg", a).await),
+            Err(Reason::RateLimited)
+        );
+        let (ra, rb) = tokio::join!(
+            p.handle_with("/33-33-33.jpg", a),
+            p.handle_with("/33-33-33.jpg", b)
+        );
+        assert_eq!(tier(&ra), Err(Reason::RateLimited));
+        assert_eq!(tier(&rb), Ok(Tier::Render));
+        // Hits are never charged: `a` is over its budget and still gets the cached image.
+        assert_eq!(
+            tier(&p.handle_with("/33-33-33.jpg", a).await),
+            Ok(Tier::Memory)
+        );
+        // The CLI has no client and is never limited.
+        assert_eq!(
+            tier(&p.handle_with("/44-44-44.jpg", Options::SERVE).await),
+            Ok(Tier::Render)
+        );
+    }
+}
