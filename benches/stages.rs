@@ -278,6 +278,7 @@ fn main() -> anyhow::Result<()> {
     let opts = Options {
         read_tiers: false,
         write_store: false,
+        client: None,
     };
     for ext in ["jpg", "png"] {
         let n = time(

@@ -35,6 +35,8 @@ pub enum Reason {
     PageTimeout,
     /// Chromium could not start, crashed, or stopped answering.
     BrowserError,
+    /// The client has used up its render budget (`[rate_limit]`).
+    RateLimited,
 }
 
 impl Reason {
@@ -52,6 +54,7 @@ impl Reason {
             Self::PageError => "page-error",
             Self::PageTimeout => "page-timeout",
             Self::BrowserError => "browser-error",
+            Self::RateLimited => "rate-limited",
         }
     }
 
@@ -59,7 +62,11 @@ impl Reason {
     pub fn is_client_error(self) -> bool {
         matches!(
             self,
-            Self::UnknownRoute | Self::InvalidId | Self::IdTooLong | Self::BadSignature
+            Self::UnknownRoute
+                | Self::InvalidId
+                | Self::IdTooLong
+                | Self::BadSignature
+                | Self::RateLimited
         )
     }
 }

@@ -4,13 +4,15 @@
 //!
 //! | stage | module |
 //! | --- | --- |
-//! | layers: trace, limits, edge guard (method, body, URI, query) | [`http`] (`http/guard.rs`) |
-//! | handler: path in, response out | `http/image.rs`, `http/response.rs` |
+//! | layers: request id, trace and access log, deadline | [`http`] (`http/access.rs`, `http/deadline.rs`) |
+//! | edge guard (method, headers, body, URI, query, signature) | `http/guard.rs` |
+//! | handler: path and client in, response out | `http/image.rs`, `http/client.rs`, `http/response.rs` |
 //! | the request path, in order | [`pipeline`] |
 //! | route match and id validation | [`route`] (ids: the `ogforge-tags` crate) |
 //! | memory tier | `cache/memory.rs` |
 //! | object-store tier | `cache/store.rs` (`object_store`) |
 //! | one render per key | `cache/flight.rs` |
+//! | the client's render budget (misses only) | [`ratelimit`] (`governor`) |
 //! | template -> HTML | [`template`] (minijinja, auto-escaped) |
 //! | HTML -> pixels | `render/html.rs` (takumi), fonts from [`fonts`] |
 //! | pixels -> bytes | [`encode`] |
@@ -30,6 +32,7 @@ pub mod http;
 pub mod metrics;
 pub mod pipeline;
 pub mod proxy;
+pub mod ratelimit;
 pub mod render;
 pub mod route;
 pub mod signing;

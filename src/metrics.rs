@@ -1,5 +1,9 @@
 //! Every metric ogforge exports: names and help text in one place, described at start-up, and
 //! a drop guard that times a stage even when its future is cancelled.
+//!
+//! Render time is a histogram ([`RENDER_BUCKETS`]), not the exporter's default summary: bucket
+//! counters add up across instances and time windows, so alerts and dashboards can take
+//! `histogram_quantile` over a whole fleet. Store time stays a summary (one instance's view).
 
 use std::time::Instant;
 
@@ -15,6 +19,23 @@ pub const FALLBACKS: &str = "ogforge_fallbacks_total";
 pub const STORE_SECONDS: &str = "ogforge_store_seconds";
 pub const STORE_ERRORS: &str = "ogforge_store_errors_total";
 pub const BROWSER_LAUNCHES: &str = "ogforge_browser_launches_total";
+pub const RATE_LIMITED: &str = "ogforge_rate_limited_total";
+pub const REQUEST_TIMEOUTS: &str = "ogforge_request_timeouts_total";
+
+/// Upper bounds (seconds) of the render time buckets: dense around the milliseconds an HTML
+/// card takes, then up past the 3 s render timeout for slow templates and browser renders.
+pub const RENDER_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0,
+    2.5, 5.0, 10.0,
+];
+
+/// The Prometheus recorder with ogforge's histogram buckets; install it once per process.
+pub fn prometheus_builder()
+-> Result<metrics_exporter_prometheus::PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Full(RENDER_SECONDS.into()), RENDER_BUCKETS)
+}
 
 /// Registers help text and units with the installed recorder.
 pub fn describe() {
@@ -53,6 +74,14 @@ pub fn describe() {
     describe_counter!(
         BROWSER_LAUNCHES,
         "Chromium starts: the first, then one per crash or hang."
+    );
+    describe_counter!(
+        RATE_LIMITED,
+        "Misses refused because their client was over its render rate limit, by route."
+    );
+    describe_counter!(
+        REQUEST_TIMEOUTS,
+        "Requests cut off by server.request_timeout_ms (503)."
     );
 }
 

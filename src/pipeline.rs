@@ -1,11 +1,12 @@
 //! THE request path, in order: resolve the route and validate the id -> memory tier ->
-//! single-flight { memory again -> object store -> render -> store write } -> outcome.
+//! single-flight { memory again -> object store -> client's render budget -> render -> store
+//! write } -> outcome.
 //!
 //! `serve`, `render`, `warm` and `check` all go through [`Pipeline`]; none of them has a
 //! cache or render path of its own. Failures leave as [`Outcome::Fallback`] with a
 //! [`Reason`]: the default image, never stored, never cached in memory.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use ogforge_tags::Id;
@@ -18,6 +19,7 @@ use crate::{
     fallback::{Fallback, Reason},
     fonts,
     metrics::{self as m, Timer},
+    ratelimit::RenderLimit,
     render::{RenderError, Renderer},
     route::{Route, RouteTable},
     template::{self, Templates},
@@ -30,13 +32,16 @@ pub struct Options {
     pub read_tiers: bool,
     /// Write a fresh render to the store.
     pub write_store: bool,
+    /// The client a render is charged to (`[rate_limit]`); `None` (the CLI) is never limited.
+    pub client: Option<IpAddr>,
 }
 
 impl Options {
-    /// What the HTTP service and `warm` do.
+    /// What `warm` does, and the HTTP service with its client set.
     pub const SERVE: Self = Self {
         read_tiers: true,
         write_store: true,
+        client: None,
     };
 }
 
@@ -50,12 +55,16 @@ pub enum Outcome {
         tier: Tier,
         /// This request waited on a render another request started.
         joined: bool,
+        /// How long the render took, when this image was rendered for this request (or the
+        /// flight it joined).
+        render_time: Option<Duration>,
     },
     Fallback(Fallback),
 }
 
-/// The flight result: an image and where it came from, or why there is none.
-type Filled = Result<(Image, Tier), Reason>;
+/// The flight result: an image, where it came from and how long its render took, or why
+/// there is none.
+type Filled = Result<(Image, Tier, Option<Duration>), Reason>;
 
 /// Everything a request needs, built once at start-up.
 #[derive(Debug)]
@@ -65,6 +74,8 @@ pub struct Pipeline {
     store: Option<Store>,
     flights: Flights<Filled>,
     renderer: Arc<Renderer>,
+    /// Renders per client (`[rate_limit]`); `None` when off.
+    limit: Option<Arc<RenderLimit>>,
 }
 
 impl Pipeline {
@@ -119,6 +130,7 @@ impl Pipeline {
                 config.render.timeout,
                 config.render.queue,
             )),
+            limit: RenderLimit::new(&config.rate_limit).map(Arc::new),
         })
     }
 
@@ -159,25 +171,34 @@ impl Pipeline {
         if opts.read_tiers
             && let Some(image) = self.memory.get(&key).await
         {
-            return served(route, id, image, Tier::Memory, false);
+            return served(route, id, image, Tier::Memory, false, None);
         }
-        let work = {
-            let (memory, store, renderer) = (
-                self.memory.clone(),
-                self.store
+        let work = || {
+            let stages = Stages {
+                memory: self.memory.clone(),
+                store: self
+                    .store
                     .clone()
                     .filter(|_| opts.read_tiers || opts.write_store),
-                Arc::clone(&self.renderer),
-            );
+                renderer: Arc::clone(&self.renderer),
+                limit: self.limit.clone(),
+            };
             let (route, id, key) = (Arc::clone(&route), id.clone(), key.clone());
-            move || fill(memory, store, renderer, route, id, key, opts)
+            move || fill(stages, route, id, key, opts)
         };
-        let (filled, role) = self.flights.run(key.as_str(), work).await;
+        let (mut filled, mut role) = self.flights.run(key.as_str(), work()).await;
+        // The flight's leader was over its budget; that says nothing about this client, so
+        // it tries once on its own account.
+        if role == Role::Joined && matches!(filled, Some(Err(Reason::RateLimited))) {
+            (filled, role) = self.flights.run(key.as_str(), work()).await;
+        }
         if role == Role::Joined {
             metrics::counter!(m::FLIGHT_WAITERS).increment(1);
         }
         match filled {
-            Some(Ok((image, tier))) => served(route, id, image, tier, role == Role::Joined),
+            Some(Ok((image, tier, took))) => {
+                served(route, id, image, tier, role == Role::Joined, took)
+            }
             Some(Err(reason)) => fallback(route, reason),
             None => fallback(route, Reason::RenderError),
         }
@@ -201,13 +222,21 @@ impl Pipeline {
     }
 }
 
-fn served(route: Arc<Route>, id: Id, image: Image, tier: Tier, joined: bool) -> Outcome {
+fn served(
+    route: Arc<Route>,
+    id: Id,
+    image: Image,
+    tier: Tier,
+    joined: bool,
+    render_time: Option<Duration>,
+) -> Outcome {
     Outcome::Served {
         route,
         id,
         image,
         tier,
         joined,
+        render_time,
     }
 }
 
@@ -222,21 +251,28 @@ fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {
     })
 }
 
-/// The work of one flight: memory again (a flight may have just ended), the store, then a
-/// render and the store write. Runs as its own task (see `cache::flight`).
-async fn fill(
+/// What one flight works with (cheap clones of the pipeline's parts).
+struct Stages {
     memory: Memory,
     store: Option<Store>,
     renderer: Arc<Renderer>,
-    route: Arc<Route>,
-    id: Id,
-    key: Key,
-    opts: Options,
-) -> Filled {
+    limit: Option<Arc<RenderLimit>>,
+}
+
+/// The work of one flight: memory again (a flight may have just ended), the store, the
+/// client's render budget, then a render and the store write. Runs as its own task (see
+/// `cache::flight`).
+async fn fill(stages: Stages, route: Arc<Route>, id: Id, key: Key, opts: Options) -> Filled {
+    let Stages {
+        memory,
+        store,
+        renderer,
+        limit,
+    } = stages;
     let content_type = route.config.format.content_type();
     if opts.read_tiers {
         if let Some(image) = memory.get(&key).await {
-            return Ok((image, Tier::Memory));
+            return Ok((image, Tier::Memory, None));
         }
         if let Some(store) = &store {
             let _t = Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "get"));
@@ -244,7 +280,7 @@ async fn fill(
                 Ok(Some(bytes)) => {
                     let image = Image::new(bytes, content_type);
                     memory.insert(&key, image.clone()).await;
-                    return Ok((image, Tier::Store));
+                    return Ok((image, Tier::Store, None));
                 }
                 Ok(None) => {}
                 Err(e) => {
@@ -256,15 +292,24 @@ async fn fill(
     }
 
     let route_name = route.config.name.clone();
+    // Only here is it certain that this request costs a render: hits never reach this line.
+    if let (Some(limit), Some(client)) = (&limit, opts.client)
+        && !limit.allow(client).await
+    {
+        metrics::counter!(m::RATE_LIMITED, "route" => route_name).increment(1);
+        debug!(%key, "client over its render rate limit");
+        return Err(Reason::RateLimited);
+    }
     let in_flight = metrics::gauge!(m::RENDERS_IN_FLIGHT);
     in_flight.increment(1.0);
     let started = std::time::Instant::now();
     let rendered = renderer.render(&route, &id).await;
+    let took = started.elapsed();
     in_flight.decrement(1.0);
     // A refusal is not a render: its zero time would drag the render quantiles down.
     if !matches!(rendered, Err(RenderError::Overloaded)) {
         metrics::histogram!(m::RENDER_SECONDS, "route" => route_name.clone(), "renderer" => route.config.engine.name())
-            .record(started.elapsed().as_secs_f64());
+            .record(took.as_secs_f64());
     }
     let bytes = match rendered {
         Ok(bytes) => {
@@ -279,7 +324,7 @@ async fn fill(
             return Err(reason);
         }
     };
-    debug!(%key, ms = started.elapsed().as_millis() as u64, bytes = bytes.len(), "rendered");
+    debug!(%key, ms = took.as_millis() as u64, bytes = bytes.len(), "rendered");
 
     let image = Image::new(bytes, content_type);
     if opts.write_store
@@ -301,5 +346,69 @@ async fn fill(
         }
     }
     memory.insert(&key, image.clone()).await;
-    Ok((image, Tier::Render))
+    Ok((image, Tier::Render, Some(took)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, load_with_env};
+
+    fn limited_pipeline() -> Pipeline {
+        let env = [
+            ("OGFORGE__RATE_LIMIT__RENDERS_PER_MINUTE", "1"),
+            ("OGFORGE__RATE_LIMIT__BURST", "1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let config = load_with_env(None, &Overrides::default(), &env).unwrap();
+        Pipeline::build_with_store(&config, false).unwrap()
+    }
+
+    fn from(ip: &str) -> Options {
+        Options {
+            client: Some(ip.parse().unwrap()),
+            ..Options::SERVE
+        }
+    }
+
+    fn tier(o: &Outcome) -> Result<Tier, Reason> {
+        match o {
+            Outcome::Served { tier, .. } => Ok(*tier),
+            Outcome::Fallback(f) => Err(f.reason),
+        }
+    }
+
+    /// A client that joins a flight whose leader is over its budget is not refused for the
+    /// leader's sake: it renders on its own account. (Current-thread runtime: `a` starts the
+    /// flight, `b` joins it before its task runs.)
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_joiner_is_not_refused_for_its_leaders_budget() {
+        let p = limited_pipeline();
+        let (a, b) = (from("192.0.2.1"), from("192.0.2.2"));
+        assert_eq!(
+            tier(&p.handle_with("/11-11-11.jpg", a).await),
+            Ok(Tier::Render)
+        );
+        assert_eq!(
+            tier(&p.handle_with("/22-22-22.jpg", a).await),
+            Err(Reason::RateLimited)
+        );
+        let (ra, rb) = tokio::join!(
+            p.handle_with("/33-33-33.jpg", a),
+            p.handle_with("/33-33-33.jpg", b)
+        );
+        assert_eq!(tier(&ra), Err(Reason::RateLimited));
+        assert_eq!(tier(&rb), Ok(Tier::Render));
+        // Hits are never charged: `a` is over its budget and still gets the cached image.
+        assert_eq!(
+            tier(&p.handle_with("/33-33-33.jpg", a).await),
+            Ok(Tier::Memory)
+        );
+        // The CLI has no client and is never limited.
+        assert_eq!(
+            tier(&p.handle_with("/44-44-44.jpg", Options::SERVE).await),
+            Ok(Tier::Render)
+        );
+    }
 }

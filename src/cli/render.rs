@@ -29,6 +29,7 @@ pub(super) async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let opts = Options {
         read_tiers: false,
         write_store: !args.no_store,
+        client: None,
     };
     match pipeline.handle_with(&args.path, opts).await {
         Outcome::Served { image, .. } => {

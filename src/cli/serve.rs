@@ -1,7 +1,7 @@
 //! `ogforge serve`: build the pipeline, bind the public and admin listeners, stop gracefully
 //! on Ctrl-C or SIGTERM.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use clap::Args;
@@ -26,8 +26,8 @@ pub(super) struct ServeArgs {
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = args.common.load(args.listen.clone())?;
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
+    let metrics = crate::metrics::prometheus_builder()
+        .and_then(|b| b.install_recorder())
         .ok();
     crate::metrics::describe();
     let pipeline = Arc::new(Pipeline::build(&config)?);
@@ -56,6 +56,10 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         pipeline,
         limits: Arc::new(Limits {
             overload: config.render.overload,
+            over_limit: config.rate_limit.over_limit,
+            rate_limit_retry_after_secs: crate::ratelimit::RenderLimit::retry_after_secs(
+                &config.rate_limit,
+            ),
             signing_keys,
             ..Limits::from(&config.server)
         }),
@@ -92,7 +96,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let notify = Arc::clone(&signalled);
     let pipeline = Arc::clone(&state.pipeline);
     let server = std::future::IntoFuture::into_future(
-        axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+        // The peer address reaches the handlers (`ConnectInfo`) for the render rate limit.
+        axum::serve(
+            listener,
+            http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
             shutdown_signal().await;
             info!("shutting down: finishing requests in flight");
             notify.notify_one();

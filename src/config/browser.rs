@@ -116,7 +116,10 @@ pub(super) fn browser(raw: &RawBrowser) -> Result<BrowserConfig, FieldError> {
         return Err(("browser.executable".into(), "must not be empty".into()));
     }
     if raw.launch_timeout_ms == 0 {
-        return Err(("browser.launch_timeout_ms".into(), "must be at least 1".into()));
+        return Err((
+            "browser.launch_timeout_ms".into(),
+            "must be at least 1".into(),
+        ));
     }
     Ok(BrowserConfig {
         executable: PathBuf::from(&raw.executable),

@@ -8,6 +8,7 @@
 
 mod browser;
 mod env;
+mod limits;
 mod page_url;
 mod raw;
 
@@ -23,6 +24,7 @@ use ogforge_tags::{IdRule, PathTemplate};
 
 use crate::encode::Format;
 
+pub use limits::{OverLimit, RateLimitConfig, RenderRate};
 pub(crate) use raw::RawConfig;
 
 pub use browser::{BrowserConfig, Engine, PageConfig, Secret, WaitUntil};
@@ -46,6 +48,21 @@ pub mod defaults {
     /// After SIGTERM, requests (renders and store writes included) get this long to finish:
     /// under Kubernetes' default 30 s grace period, so ogforge exits before it is killed.
     pub const SHUTDOWN_TIMEOUT_MS: u64 = 25_000;
+    /// Largest request header section (names + values, bytes); more gets 431. Real crawlers
+    /// send well under 2 KiB; this stops header-stuffing before any work is done.
+    pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+    /// Most request header fields; more gets 431 (hyper itself stops at 100).
+    pub const MAX_HEADERS: usize = 64;
+    /// Whole-request deadline: bounds anything stuck server-side (a hung store call), and sits
+    /// above `render.timeout_ms`, so a render times out into the default image before this fires.
+    pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+    /// Renders a client (one IP, one IPv6 /64) may start per minute once its burst is spent:
+    /// one crawler or script cannot keep the render slots busy with distinct ids. Hits are free.
+    pub const RENDERS_PER_MINUTE: u32 = 120;
+    /// Renders a client may start at once before `RENDERS_PER_MINUTE` paces it.
+    pub const RENDER_BURST: u32 = 60;
+    /// What a client over its render limit gets: 429 with `Retry-After`.
+    pub const OVER_LIMIT: &str = "too-many-requests";
     /// A folder next to where ogforge runs.
     pub const STORE_URL: &str = "./data";
     /// A store call that takes longer counts as an outage: the render is still served.
@@ -190,6 +207,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub memory_bytes: u64,
     pub render: RenderConfig,
+    pub rate_limit: RateLimitConfig,
     pub routes: Vec<RouteConfig>,
     pub proxy: ProxyConfig,
     pub browser: BrowserConfig,
@@ -220,6 +238,13 @@ pub struct ServerConfig {
     pub bad_signature_default_image: bool,
     /// How long in-flight requests may run after SIGTERM or Ctrl-C.
     pub shutdown_timeout: Duration,
+    /// Header section limits (`server.max_header_bytes`, `server.max_headers`): 431 past them.
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Whole-request deadline (`server.request_timeout_ms`).
+    pub request_timeout: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (`server.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone)]
@@ -422,6 +447,7 @@ fn validate(
             ));
         }
     };
+    let edge = limits::validate(&raw.server, &raw.rate_limit, &origin)?;
     let overload = match raw.render.overload.as_str() {
         "unavailable" => Overload::Unavailable,
         "default-image" => Overload::DefaultImage,
@@ -467,6 +493,10 @@ fn validate(
             signing_keys_env: raw.server.signing_keys_env,
             bad_signature_default_image,
             shutdown_timeout: Duration::from_millis(raw.server.shutdown_timeout_ms),
+            max_header_bytes: raw.server.max_header_bytes,
+            max_headers: raw.server.max_headers,
+            request_timeout: edge.request_timeout,
+            trusted_proxies: edge.trusted_proxies,
         },
         store: StoreConfig {
             url: raw.store.url,
@@ -486,6 +516,7 @@ fn validate(
             queue: raw.render.queue,
             overload,
         },
+        rate_limit: edge.rate_limit,
         routes: out,
         proxy,
         browser,
@@ -837,6 +868,20 @@ mod tests {
         assert_eq!(c.routes[0].path, d.routes[0].path);
         assert_eq!(c.routes[0].ids.pattern(), d.routes[0].ids.pattern());
         assert_eq!(c.routes[0].sample_id, d.routes[0].sample_id);
+    }
+
+    #[test]
+    fn bad_edge_limits_name_their_key() {
+        let e = load_str("[server]\ntrusted_proxies = ['10.0.0.0/8', 'nope']\n", &[]).unwrap_err();
+        assert_eq!(e.key, "server.trusted_proxies[1]");
+        let e = load_str("[rate_limit]\nover_limit = 'drop'\n", &[]).unwrap_err();
+        assert_eq!(e.key, "rate_limit.over_limit");
+        let e = load_str("[rate_limit]\nburst = 0\n", &[]).unwrap_err();
+        assert_eq!(e.key, "rate_limit.burst");
+        let c = load_str("[rate_limit]\nrenders_per_minute = 0\nburst = 0\n", &[]).unwrap();
+        assert!(c.rate_limit.per_client.is_none());
+        let e = load_str("[server]\nmax_headers = 2\n", &[]).unwrap_err();
+        assert_eq!(e.key, "server.max_headers");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) struct RawConfig {
     pub(crate) store: RawStore,
     pub(crate) cache: RawCache,
     pub(crate) render: RawRender,
+    pub(crate) rate_limit: RawRateLimit,
     pub(crate) routes: Vec<RawRoute>,
     pub(crate) proxy: RawProxy,
     pub(crate) browser: RawBrowser,
@@ -33,6 +34,10 @@ pub(crate) struct RawServer {
     pub(crate) signing_keys_env: String,
     pub(crate) bad_signature: String,
     pub(crate) shutdown_timeout_ms: u64,
+    pub(crate) max_header_bytes: usize,
+    pub(crate) max_headers: usize,
+    pub(crate) request_timeout_ms: u64,
+    pub(crate) trusted_proxies: Vec<String>,
 }
 
 impl Default for RawServer {
@@ -49,6 +54,10 @@ impl Default for RawServer {
             signing_keys_env: d::SIGNING_KEYS_ENV.into(),
             bad_signature: d::BAD_SIGNATURE.into(),
             shutdown_timeout_ms: d::SHUTDOWN_TIMEOUT_MS,
+            max_header_bytes: d::MAX_HEADER_BYTES,
+            max_headers: d::MAX_HEADERS,
+            request_timeout_ms: d::REQUEST_TIMEOUT_MS,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -111,6 +120,24 @@ impl Default for RawRender {
             fonts_dir: None,
             queue: d::RENDER_QUEUE,
             overload: d::RENDER_OVERLOAD.into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct RawRateLimit {
+    pub(crate) renders_per_minute: u32,
+    pub(crate) burst: u32,
+    pub(crate) over_limit: String,
+}
+
+impl Default for RawRateLimit {
+    fn default() -> Self {
+        Self {
+            renders_per_minute: d::RENDERS_PER_MINUTE,
+            burst: d::RENDER_BURST,
+            over_limit: d::OVER_LIMIT.into(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! | request | answer |
 //! | --- | --- |
 //! | a method other than GET or HEAD | 405, `Allow: GET, HEAD` |
+//! | more header fields than `server.max_headers`, or more bytes than `server.max_header_bytes` | 431 |
 //! | a body (`Content-Length` > 0) | 413 |
 //! | a streamed body (`Transfer-Encoding: chunked`) | 400 |
 //! | a URI longer than `server.max_uri_len` | 414 |
@@ -11,6 +12,10 @@
 //!
 //! Refusals carry a short plain-text reason and `Cache-Control: no-store`; nothing of the
 //! request is echoed back.
+//!
+//! The header limits are ours, below hyper's own hard ones (100 fields and a ~400 KiB read
+//! buffer, answered 431 or by closing the connection before this guard runs): an image request
+//! needs a handful of short headers, so anything near those limits is stuffing.
 
 use axum::{
     body::HttpBody,
@@ -32,7 +37,10 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
             let outcome = state
                 .pipeline
                 .refuse(req.uri().path(), Reason::BadSignature);
-            response::respond(&outcome, req.method(), req.headers())
+            let mut r = response::respond(&outcome, req.method(), req.headers());
+            r.extensions_mut()
+                .insert(super::access::Access::of(&outcome));
+            r
         }
         Err((status, reason)) => super::response::refusal(status, reason),
     }
@@ -49,6 +57,23 @@ fn check(state: &AppState, req: &Request) -> Result<(), Refusal> {
         ));
     }
     let headers = req.headers();
+    if headers.len() > state.limits.max_headers {
+        return Err((
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "too many header fields",
+        ));
+    }
+    // As on the wire: `name: value` and CRLF per field.
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if header_bytes > state.limits.max_header_bytes {
+        return Err((
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "header fields too large",
+        ));
+    }
     let length = headers
         .get(header::CONTENT_LENGTH)
         .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<u64>().ok()));

@@ -1,20 +1,27 @@
 //! The HTTP surface: [`router`] holds every public route and layer, [`admin_router`] the
 //! admin listener's. Handlers are thin: extract, call the pipeline, map the outcome.
 
+mod access;
 mod admin;
+mod client;
+mod deadline;
 mod guard;
 mod image;
 mod response;
 mod tags;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use axum::{Router, middleware, routing::get};
+use axum::{Router, http::HeaderName, middleware, routing::get};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower_http::trace::TraceLayer;
+use tower::ServiceBuilder;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 
 use crate::{
-    config::{Overload, ServerConfig},
+    config::{OverLimit, Overload, ServerConfig},
     pipeline::Pipeline,
     signing::Keys,
 };
@@ -30,6 +37,17 @@ pub struct Limits {
     pub signing_keys: Keys,
     /// A bad signature gets the default image instead of 403 (`server.bad_signature`).
     pub bad_signature_default_image: bool,
+    /// Header section limits: 431 past them.
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Whole-request deadline: 503 past it.
+    pub request_timeout: Duration,
+    /// Peers whose `X-Forwarded-For` names the client (see `http/client.rs`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// What a miss over its client's render budget gets (`rate_limit.over_limit`).
+    pub over_limit: OverLimit,
+    /// `Retry-After` of a 429: one render's worth of the client's rate.
+    pub rate_limit_retry_after_secs: u64,
 }
 
 impl From<&ServerConfig> for Limits {
@@ -40,6 +58,12 @@ impl From<&ServerConfig> for Limits {
             overload: Overload::Unavailable,
             signing_keys: Keys::default(),
             bad_signature_default_image: s.bad_signature_default_image,
+            max_header_bytes: s.max_header_bytes,
+            max_headers: s.max_headers,
+            request_timeout: s.request_timeout,
+            trusted_proxies: s.trusted_proxies.clone(),
+            over_limit: OverLimit::TooManyRequests,
+            rate_limit_retry_after_secs: 1,
         }
     }
 }
@@ -53,15 +77,36 @@ pub struct AppState {
     pub tags: Arc<crate::tags::TagTable>,
 }
 
+/// The request id header: taken from the request when a proxy set one, generated otherwise,
+/// and returned in the response, so one id follows a request through every log.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// The public router. Layers run outer to inner:
-/// 1. trace: every request gets a span, including the ones the guard refuses;
-/// 2. guard: method, body, URI length and query rules, before any route or cache work.
+/// 1. request id: set (`x-request-id`, a UUID unless the request has one) and returned;
+/// 2. trace: a span per request with the id, method and path (never the query: it may hold
+///    `sig`), around everything below, refusals included;
+/// 3. access log: one line per request when the response is known (`http/access.rs`);
+/// 4. deadline: `server.request_timeout_ms`, then 503 (`http/deadline.rs`);
+/// 5. guard: method, headers, body, URI length and query rules, before any route or cache
+///    work (`http/guard.rs`).
+///
+/// The render cap and the per-client render rate limit are not layers: only the pipeline knows
+/// whether a request is a hit (never limited) or a render.
 pub fn router(state: AppState) -> Router {
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(access::span))
+        .layer(middleware::from_fn(access::log))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            deadline::deadline,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard));
     Router::new()
         .route(tags::PATH, get(tags::handle))
         .fallback(image::handle)
-        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
-        .layer(TraceLayer::new_for_http())
+        .layer(layers)
         .with_state(state)
 }
 

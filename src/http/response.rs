@@ -8,6 +8,8 @@
 //! - `X-Ogforge-Tier` says the same in one word; `X-Ogforge-Fallback` gives the reason code.
 //! - A miss refused by a full render queue is 503 with `Retry-After` when `render.overload` is
 //!   `unavailable` ([`overloaded`]); otherwise it is an ordinary default image.
+//! - A miss refused by its client's render budget is 429 with `Retry-After` when
+//!   `rate_limit.over_limit` is `too-many-requests` ([`rate_limited`]); otherwise likewise.
 
 use axum::{
     body::Body,
@@ -15,7 +17,13 @@ use axum::{
     response::Response,
 };
 
-use crate::{cache::Tier, config::Overload, fallback::Reason, metrics as m, pipeline::Outcome};
+use crate::{
+    cache::Tier,
+    config::{OverLimit, Overload},
+    fallback::Reason,
+    metrics as m,
+    pipeline::Outcome,
+};
 
 pub(crate) const TIER_HEADER: &str = "x-ogforge-tier";
 pub(crate) const FALLBACK_HEADER: &str = "x-ogforge-fallback";
@@ -31,33 +39,68 @@ pub(super) fn overloaded(outcome: &Outcome, mode: Overload) -> Option<Response> 
     if f.reason != Reason::Overloaded || mode != Overload::Unavailable {
         return None;
     }
+    Some(refused_miss(
+        outcome,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "overloaded: retry later",
+        HeaderValue::from_static(RETRY_AFTER_SECS),
+    ))
+}
+
+/// The 429 for a miss over its client's render budget, when `rate_limit.over_limit` asks
+/// for one.
+pub(super) fn rate_limited(
+    outcome: &Outcome,
+    mode: OverLimit,
+    retry_after_secs: u64,
+) -> Option<Response> {
+    let Outcome::Fallback(f) = outcome else {
+        return None;
+    };
+    if f.reason != Reason::RateLimited || mode != OverLimit::TooManyRequests {
+        return None;
+    }
+    Some(refused_miss(
+        outcome,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many renders from this client: retry later",
+        HeaderValue::from(retry_after_secs),
+    ))
+}
+
+/// A refusal like the guard's (`no-store`: the next try may well render), plus when to retry
+/// and which tier and reason, as on a default image.
+fn refused_miss(
+    outcome: &Outcome,
+    status: StatusCode,
+    text: &'static str,
+    retry_after: HeaderValue,
+) -> Response {
+    let (route, code) = match outcome {
+        Outcome::Fallback(f) => (f.route.config.name.clone(), f.reason.code()),
+        Outcome::Served { route, .. } => (route.config.name.clone(), ""),
+    };
     metrics::counter!(
         m::HTTP_REQUESTS,
-        "route" => f.route.config.name.clone(),
-        "status" => StatusCode::SERVICE_UNAVAILABLE.as_str().to_owned(),
+        "route" => route,
+        "status" => status.as_str().to_owned(),
         "tier" => "fallback",
     )
     .increment(1);
-    // A refusal like the guard's (`no-store`: the next try may well render), plus when to retry.
-    let mut response = refusal(StatusCode::SERVICE_UNAVAILABLE, "overloaded: retry later");
+    let mut response = refusal(status, text);
     let h = response.headers_mut();
-    h.insert(
-        header::RETRY_AFTER,
-        HeaderValue::from_static(RETRY_AFTER_SECS),
-    );
-    h.insert(
-        header::HeaderName::from_static("cache-status"),
-        HeaderValue::from_static("ogforge; fwd=miss; detail=overloaded"),
-    );
+    h.insert(header::RETRY_AFTER, retry_after);
+    if let Ok(v) = HeaderValue::from_str(&format!("ogforge; fwd=miss; detail={code}")) {
+        h.insert(header::HeaderName::from_static("cache-status"), v);
+    }
     h.insert(
         header::HeaderName::from_static(TIER_HEADER),
         HeaderValue::from_static("fallback"),
     );
-    h.insert(
-        header::HeaderName::from_static(FALLBACK_HEADER),
-        HeaderValue::from_static("overloaded"),
-    );
-    Some(response)
+    if let Ok(v) = HeaderValue::from_str(code) {
+        h.insert(header::HeaderName::from_static(FALLBACK_HEADER), v);
+    }
+    response
 }
 
 pub(super) fn respond(outcome: &Outcome, method: &Method, req: &HeaderMap) -> Response {

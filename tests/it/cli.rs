@@ -54,6 +54,18 @@ fn check_names_an_unknown_key() {
 }
 
 #[test]
+fn check_names_a_bad_trusted_proxy_and_rate_limit() {
+    let w = Workdir::new();
+    w.config("[server]\nadmin_listen = \"\"\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.300\"]\n");
+    check_fails(
+        &w,
+        &["ogforge.toml", "server.trusted_proxies[1]", "10.0.0.300"],
+    );
+    w.config("[rate_limit]\nover_limit = \"drop\"\n");
+    check_fails(&w, &["rate_limit.over_limit", "too-many-requests"]);
+}
+
+#[test]
 fn check_names_a_bad_store_url() {
     let w = Workdir::new();
     w.config("[store]\nurl = \"ftp://bucket/x\"\n");

@@ -14,6 +14,8 @@ mod cli;
 mod contract;
 mod edge;
 mod hostile;
+mod limits;
+mod logs;
 mod proxy;
 mod tags;
 mod tiers;

@@ -308,6 +308,44 @@ impl Server {
             .sum()
     }
 
+    /// `/metrics`, parsed.
+    pub async fn scrape(&self) -> Metrics {
+        let text = reqwest::get(format!("{}/metrics", self.admin))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        Metrics { text }
+    }
+
+    /// Sends SIGTERM and waits up to `limit` for the process to exit by itself; returns its
+    /// exit status (`None` if it had to be killed) and its log.
+    pub fn stop_within(mut self, limit: Duration) -> (Option<std::process::ExitStatus>, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + limit;
+        let mut status = None;
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                status = Some(s);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let log = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        (status, log)
+    }
+
     /// Stops the server with SIGTERM and returns its log.
     pub fn stop(mut self) -> String {
         self.terminate();
@@ -339,6 +377,36 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// One scrape of `/metrics` (Prometheus text format).
+pub struct Metrics {
+    pub text: String,
+}
+
+impl Metrics {
+    /// The sum of every series of `name` that has all the given labels (0 if none).
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (series, value) = l.rsplit_once(' ')?;
+                let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+                (n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+                .then(|| value.parse::<f64>().ok())
+                .flatten()
+            })
+            .sum()
+    }
+
+    /// How much a series grew from `before` to `self`.
+    pub fn delta(&self, before: &Metrics, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels) - before.get(name, labels)
     }
 }
 

@@ -79,14 +79,18 @@ pub(super) struct Chromium {
 }
 
 impl Chromium {
-    pub(super) async fn launch(config: &BrowserConfig, generation: u64) -> Result<Self, BrowserError> {
+    pub(super) async fn launch(
+        config: &BrowserConfig,
+        generation: u64,
+    ) -> Result<Self, BrowserError> {
         let profile = tempfile::Builder::new()
             .prefix("ogforge-chromium-")
             .tempdir()
             .map_err(|e| BrowserError::Launch(format!("cannot create a profile folder: {e}")))?;
         let mut cmd = if Path::new(SETPRIV).exists() {
             let mut c = Command::new(SETPRIV);
-            c.args(["--pdeathsig", "KILL", "--"]).arg(&config.executable);
+            c.args(["--pdeathsig", "KILL", "--"])
+                .arg(&config.executable);
             c
         } else {
             warn!("{SETPRIV} not found: Chromium may outlive ogforge if ogforge is killed");
@@ -165,7 +169,10 @@ impl Chromium {
         tasks.push(tokio::spawn(async move {
             let status = child.wait().await;
             if exited.swap(false, Ordering::AcqRel) {
-                warn!(?status, "Chromium exited; the next browser render relaunches it");
+                warn!(
+                    ?status,
+                    "Chromium exited; the next browser render relaunches it"
+                );
             }
         }));
 
@@ -209,7 +216,10 @@ impl Chromium {
     /// Kills the whole process group at once; no graceful close is worth a stuck shutdown.
     pub(super) fn kill(&self) {
         self.alive.store(false, Ordering::Release);
-        debug!(pgid = self.pgid.as_raw(), "killing Chromium's process group");
+        debug!(
+            pgid = self.pgid.as_raw(),
+            "killing Chromium's process group"
+        );
         kill_group(self.pgid);
     }
 

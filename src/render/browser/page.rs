@@ -148,9 +148,15 @@ impl Tab {
         let ready_ms = started.elapsed().as_millis() as u64;
 
         let (format, quality) = match route.format {
-            Format::Jpeg => (CaptureScreenshotFormat::Jpeg, Some(i64::from(route.quality))),
+            Format::Jpeg => (
+                CaptureScreenshotFormat::Jpeg,
+                Some(i64::from(route.quality)),
+            ),
             Format::Png => (CaptureScreenshotFormat::Png, None),
-            Format::Webp => (CaptureScreenshotFormat::Webp, Some(i64::from(route.quality))),
+            Format::Webp => (
+                CaptureScreenshotFormat::Webp,
+                Some(i64::from(route.quality)),
+            ),
         };
         let shot = page
             .execute(CaptureScreenshotParams {
@@ -182,7 +188,8 @@ impl Tab {
             let Some(page) = self.page.clone() else {
                 return;
             };
-            let blank = tokio::time::timeout(PROBE, page.execute(NavigateParams::new("about:blank")));
+            let blank =
+                tokio::time::timeout(PROBE, page.execute(NavigateParams::new("about:blank")));
             if matches!(blank.await, Ok(Ok(_)))
                 && let Ok(mut idle) = idle.lock()
                 && idle.len() < max_idle
@@ -244,7 +251,9 @@ async fn navigate(page: &Page, url: &Url, config: &PageConfig) -> Result<(), Bro
     }
     if let Some(events) = lifecycle.as_mut() {
         while let Some(event) = events.next().await {
-            if event.name == "networkIdle" && loader.as_deref() == Some(event.loader_id.inner().as_str()) {
+            if event.name == "networkIdle"
+                && loader.as_deref() == Some(event.loader_id.inner().as_str())
+            {
                 break;
             }
         }
@@ -258,7 +267,10 @@ async fn navigate(page: &Page, url: &Url, config: &PageConfig) -> Result<(), Bro
         .map_err(BrowserError::Cdp)?;
     let ready = page.execute(params).await.map_err(page_error)?;
     if let Some(ex) = &ready.result.exception_details {
-        return Err(BrowserError::Page(format!("readiness check threw: {}", ex.text)));
+        return Err(BrowserError::Page(format!(
+            "readiness check threw: {}",
+            ex.text
+        )));
     }
     Ok(())
 }
@@ -342,6 +354,10 @@ fn with_headers(event: &EventRequestPaused, extra: &[(String, String)]) -> Vec<H
             }
         }
     }
-    out.extend(extra.iter().map(|(n, v)| HeaderEntry::new(n.clone(), v.clone())));
+    out.extend(
+        extra
+            .iter()
+            .map(|(n, v)| HeaderEntry::new(n.clone(), v.clone())),
+    );
     out
 }
