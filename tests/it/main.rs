@@ -9,6 +9,7 @@
     clippy::panic
 )]
 
+mod browser;
 mod cdn;
 mod cli;
 mod contract;

@@ -281,6 +281,11 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, S
 }
 
 impl Server {
+    /// The ogforge process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
