@@ -104,6 +104,8 @@ pub fn run() -> ExitCode {
     }
 }
 
+const CDP_CLIENT_CAP: &str = "chromiumoxide=warn";
+
 /// Logs go to stderr; `OGFORGE_LOG` (or `RUST_LOG`) sets the filter, `info` by default.
 fn init_tracing(format: &str) {
     use tracing_subscriber::{EnvFilter, fmt};
@@ -111,7 +113,10 @@ fn init_tracing(format: &str) {
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new("info"))
+        // The CDP client traces every message, and browser routes' messages carry their
+        // token and credentials: it never logs below warn, whatever the filter asks.
+        .add_directive(CDP_CLIENT_CAP.parse().unwrap_or_default());
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder.json().try_init()

@@ -102,8 +102,15 @@ fn record(site: &Site, path: &str, headers: &HeaderMap) {
         .push((site.label.to_owned(), path.to_owned(), token));
 }
 
+/// `card:pw`, base64: the basic-auth alternative to the token.
+const BASIC: &str = "Basic Y2FyZDpwdw==";
+
 fn authorized(headers: &HeaderMap) -> bool {
     headers.get("x-card-token").and_then(|v| v.to_str().ok()) == Some(TOKEN)
+        || headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            == Some(BASIC)
 }
 
 /// The colour a card draws for `12-34-10`-style ids: rgb(a*10, b*5, c*20).
@@ -499,6 +506,90 @@ async fn chromium_killed_between_requests_is_relaunched_and_none_outlives_ogforg
         "{:?}",
         group_members(first)
     );
+}
+
+#[tokio::test]
+async fn basic_auth_from_the_environment_reaches_the_page() {
+    let pages = Pages::start();
+    let w = Workdir::new();
+    w.config(&format!(
+        "[store]\nurl = \"data\"\n[browser]\nexecutable = {:?}\n\
+         [[routes]]\nname = \"p\"\npath = \"/p/{{id}}.jpg\"\n\
+         id_pattern = '[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}'\nrenderer = \"browser\"\n\
+         page_url = \"{}/card?social={{id}}\"\npage_ready_js = \"window.ogReady === true\"\n\
+         page_basic_auth_env = \"CARD_AUTH\"\npage_allowed_origins = [\"{}\"]\n",
+        tool("OGFORGE_CHROMIUM", "Chromium").display().to_string(),
+        pages.a,
+        pages.b
+    ));
+    let server = w.serve_with(&[], &[("CARD_AUTH", "card:pw")]);
+    let r = send(client().get(server.url("/p/03-04-05.jpg"))).await;
+    assert_eq!(
+        r.header("x-ogforge-tier"),
+        "render",
+        "{}",
+        r.header("x-ogforge-fallback")
+    );
+    assert!(close(
+        rgb_at(&decode_jpeg(&r.body), 600, 315),
+        colour("03-04-05")
+    ));
+    let log = server.stop();
+    assert!(
+        !log.contains("card:pw") && !log.contains("Y2FyZDpwdw"),
+        "a secret reached the log"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_chromium_is_replaced_after_one_timeout() {
+    let pages = Pages::start();
+    let w = Workdir::new();
+    let a = &pages.a;
+    w.config(&config(
+        &pages,
+        &[(
+            "page",
+            "/p/{id}.jpg",
+            &format!("{a}/card?social={{id}}"),
+            "navigation_timeout_ms = 1000",
+        )],
+    ));
+    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    let c = client();
+    assert_eq!(
+        send(c.get(server.url("/p/01-01-01.jpg")))
+            .await
+            .header("x-ogforge-tier"),
+        "render"
+    );
+    let hung = chromium_of(server.pid()).expect("ogforge runs a Chromium");
+    // Frozen, not dead: the process is there but answers nothing.
+    let _ = std::process::Command::new("kill")
+        .args(["-STOP", &hung.to_string()])
+        .status();
+    let r = send(c.get(server.url("/p/02-02-02.jpg"))).await;
+    // Which deadline fires first depends on where the render was when Chromium froze.
+    assert!(
+        ["page-timeout", "render-timeout"].contains(&r.header("x-ogforge-fallback")),
+        "{}",
+        r.header("x-ogforge-fallback")
+    );
+    // The probe after the timeout finds it hung and kills it ...
+    assert!(
+        eventually(Duration::from_secs(10), || group_members(hung).is_empty()).await,
+        "the hung Chromium is still there: {:?}",
+        group_members(hung)
+    );
+    // ... and the next request gets a new one.
+    let r = send(c.get(server.url("/p/03-03-03.jpg"))).await;
+    assert_eq!(
+        r.header("x-ogforge-tier"),
+        "render",
+        "{}",
+        r.header("x-ogforge-fallback")
+    );
+    server.stop();
 }
 
 #[tokio::test]

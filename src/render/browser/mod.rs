@@ -120,15 +120,21 @@ impl BrowserRenderer {
                 }
                 Err(e) => {
                     drop(tab);
-                    // A broken connection, not a broken page: relaunch and try once more, so a
-                    // crash between requests costs a launch, not a default image.
-                    if matches!(e, BrowserError::Cdp(_)) && !chromium.answers(PROBE).await {
-                        chromium.kill();
-                        if !retried {
-                            warn!(error = %e, "Chromium stopped answering; relaunching");
-                            retried = true;
-                            continue;
+                    match e {
+                        // A broken connection, not a broken page: relaunch and try once more,
+                        // so a crash between requests costs a launch, not a default image.
+                        BrowserError::Cdp(_) if !chromium.answers(PROBE).await => {
+                            chromium.kill();
+                            if !retried {
+                                warn!(error = %e, "Chromium stopped answering; relaunching");
+                                retried = true;
+                                continue;
+                            }
                         }
+                        // A slow page, or a hung browser: find out without making this
+                        // request wait for the answer.
+                        BrowserError::NotReady(_) => probe(chromium),
+                        _ => {}
                     }
                     return Err(e);
                 }
@@ -141,11 +147,8 @@ impl BrowserRenderer {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             let current = this.current.lock().await.clone();
-            if let Some(chromium) = current
-                && !chromium.answers(PROBE).await
-            {
-                warn!("Chromium did not answer after a render timeout; killing it");
-                chromium.kill();
+            if let Some(chromium) = current {
+                probe(chromium);
             }
         });
     }
@@ -192,4 +195,15 @@ impl BrowserRenderer {
             idle.push(tab);
         }
     }
+}
+
+/// Kills `chromium` in the background if it does not answer within [`PROBE`]: the next
+/// render then relaunches it instead of timing out against a hung browser.
+fn probe(chromium: Arc<Chromium>) {
+    tokio::spawn(async move {
+        if !chromium.answers(PROBE).await {
+            warn!("Chromium did not answer after a render timeout; killing it");
+            chromium.kill();
+        }
+    });
 }
