@@ -16,6 +16,7 @@
 //! | template -> HTML | [`template`] (minijinja, auto-escaped) |
 //! | HTML -> pixels | `render/html.rs` (takumi), fonts from [`fonts`] |
 //! | pixels -> bytes | [`encode`] |
+//! | or, for `renderer = "browser"`: page -> screenshot | `render/browser/` (Chromium over CDP; page URLs in `config/page_url.rs`) |
 //! | default image and why | [`fallback`] |
 //! | main-site tags (`GET /_ogforge/tags`) | [`tags`], `http/tags.rs` (ids: `ogforge-tags`) |
 //! | `ogforge proxy`: tags rewritten in the main site's HTML | [`proxy`] (`lol_html`) |
