@@ -128,6 +128,30 @@ pub(super) fn browser(raw: &RawBrowser) -> Result<BrowserConfig, FieldError> {
     })
 }
 
+/// `browser.executable` as a path to a file: as given when it names a folder, else found on
+/// `PATH`. Checked only when a route renders with the browser.
+pub(super) fn find_executable(config: &BrowserConfig) -> Result<PathBuf, FieldError> {
+    let exe = &config.executable;
+    let found = if exe.components().count() > 1 {
+        exe.is_file().then(|| exe.clone())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(exe))
+                .find(|p| p.is_file())
+        })
+    };
+    found.ok_or_else(|| {
+        (
+            "browser.executable".into(),
+            format!(
+                "{} not found (install Debian's chromium package, or set the path)",
+                exe.display()
+            ),
+        )
+    })
+}
+
 /// The route's engine from `renderer` and the `page_*` keys; secrets from `env`.
 pub(super) fn engine(
     r: &RawRoute,

@@ -482,6 +482,11 @@ fn validate(
         }
         out.push(route);
     }
+    let mut browser = browser;
+    if out.iter().any(|r| matches!(r.engine, Engine::Browser(_))) {
+        browser.executable =
+            browser::find_executable(&browser).map_err(|(key, reason)| err(&key, &reason))?;
+    }
 
     Ok(Config {
         server: ServerConfig {

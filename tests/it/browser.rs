@@ -621,6 +621,46 @@ async fn chromium_dies_with_ogforge_even_when_ogforge_is_killed() {
     );
 }
 
+#[tokio::test]
+async fn a_chromium_that_cannot_start_gets_the_default_image_and_html_routes_still_render() {
+    let w = Workdir::new();
+    // Exists, so the config is accepted, but exits at once instead of listening.
+    w.config(
+        "[store]\nurl = \"data\"\n[browser]\nexecutable = \"/bin/false\"\n\
+         [[routes]]\nname = \"html\"\npath = \"/{id}.jpg\"\n\
+         id_pattern = '(?P<home>[0-9]{2})-(?P<away>[0-9]{2})-(?P<minute>[0-9]{2})'\n\
+         [[routes]]\nname = \"page\"\npath = \"/p/{id}.jpg\"\nid_pattern = '[0-9]+'\n\
+         renderer = \"browser\"\npage_url = \"http://127.0.0.1:9/card?id={id}\"\n",
+    );
+    let server = w.serve();
+    let c = client();
+    for id in ["1", "2"] {
+        let r = send(c.get(server.url(&format!("/p/{id}.jpg")))).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-ogforge-fallback"), "browser-error");
+    }
+    let r = send(c.get(server.url("/12-34-10.jpg"))).await;
+    assert_eq!(
+        r.header("x-ogforge-tier"),
+        "render",
+        "{}",
+        r.header("x-ogforge-fallback")
+    );
+    assert_eq!(w.stored().len(), 1, "{:?}", w.stored());
+    let log = server.stop();
+    assert!(log.contains("Chromium exited before it listened"), "{log}");
+
+    // A missing executable is a config error that names the key.
+    w.config(
+        "[browser]\nexecutable = \"/nonexistent/chromium\"\n\
+         [[routes]]\nname = \"page\"\npath = \"/p/{id}.jpg\"\nid_pattern = '[0-9]+'\n\
+         renderer = \"browser\"\npage_url = \"http://127.0.0.1:9/card?id={id}\"\n",
+    );
+    let (code, _, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("browser.executable"), "{err}");
+}
+
 #[test]
 fn check_refuses_unsafe_page_urls_and_missing_secrets() {
     let w = Workdir::new();

@@ -18,7 +18,7 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
@@ -34,6 +34,10 @@ use page::Tab;
 
 /// How long an idle browser gets to answer before it is taken for hung.
 const PROBE: Duration = Duration::from_secs(2);
+
+/// After a failed launch, renders fail at once with its error for this long instead of each
+/// starting (and waiting on) another launch that is likely to fail the same way.
+const LAUNCH_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Why a browser render produced no image.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +81,8 @@ pub(crate) struct BrowserRenderer {
     idle: Arc<Mutex<Vec<Tab>>>,
     max_idle: usize,
     launches: AtomicU64,
+    /// When the last launch failed, and why.
+    failed: Mutex<Option<(Instant, String)>>,
 }
 
 impl BrowserRenderer {
@@ -87,6 +93,7 @@ impl BrowserRenderer {
             idle: Arc::new(Mutex::new(Vec::new())),
             max_idle: max_idle.max(1),
             launches: AtomicU64::new(0),
+            failed: Mutex::new(None),
         }
     }
 
@@ -171,10 +178,31 @@ impl BrowserRenderer {
         }
         // Dropping the dead one kills what is left of its process group.
         *current = None;
+        if let Ok(failed) = self.failed.lock()
+            && let Some((at, why)) = failed.as_ref()
+            && at.elapsed() < LAUNCH_BACKOFF
+        {
+            return Err(BrowserError::Launch(why.clone()));
+        }
         let generation = self.launches.fetch_add(1, Ordering::Relaxed) + 1;
-        let chromium = Arc::new(Chromium::launch(&self.config, generation).await?);
-        *current = Some(Arc::clone(&chromium));
-        Ok(chromium)
+        match Chromium::launch(&self.config, generation).await {
+            Ok(chromium) => {
+                let chromium = Arc::new(chromium);
+                *current = Some(Arc::clone(&chromium));
+                Ok(chromium)
+            }
+            Err(e) => {
+                warn!(error = %e, "Chromium did not start");
+                if let Ok(mut failed) = self.failed.lock() {
+                    let why = match &e {
+                        BrowserError::Launch(why) => why.clone(),
+                        other => other.to_string(),
+                    };
+                    *failed = Some((Instant::now(), why));
+                }
+                Err(e)
+            }
+        }
     }
 
     /// An idle tab of this browser; tabs of an earlier one are dropped (closed).
