@@ -106,6 +106,7 @@ impl Pipeline {
                 config: rc.clone(),
                 digest,
                 default_image: Image::new(data, content_type),
+                label: metrics::SharedString::from_shared(Arc::from(rc.name.as_str())),
             });
         }
         let store = if open_store {
@@ -241,7 +242,7 @@ fn served(
 }
 
 fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {
-    metrics::counter!(m::FALLBACKS, "route" => route.config.name.clone(), "reason" => reason.code())
+    metrics::counter!(m::FALLBACKS, "route" => route.label.clone(), "reason" => reason.code())
         .increment(1);
     Outcome::Fallback(Fallback {
         reason,
@@ -291,7 +292,7 @@ async fn fill(stages: Stages, route: Arc<Route>, id: Id, key: Key, opts: Options
         }
     }
 
-    let route_name = route.config.name.clone();
+    let route_name = route.label.clone();
     // Only here is it certain that this request costs a render: hits never reach this line.
     if let (Some(limit), Some(client)) = (&limit, opts.client)
         && !limit.allow(client).await

@@ -17,6 +17,9 @@ pub struct Route {
     pub digest: String,
     /// The route's default image, served for every fallback.
     pub default_image: Image,
+    /// The route's name as a metric label, shared so the hot path clones a pointer instead
+    /// of allocating the name for every counter.
+    pub label: metrics::SharedString,
 }
 
 /// Why a path did not resolve to a route and a valid id.

@@ -77,13 +77,13 @@ fn refused_miss(
     retry_after: HeaderValue,
 ) -> Response {
     let (route, code) = match outcome {
-        Outcome::Fallback(f) => (f.route.config.name.clone(), f.reason.code()),
-        Outcome::Served { route, .. } => (route.config.name.clone(), ""),
+        Outcome::Fallback(f) => (f.route.label.clone(), f.reason.code()),
+        Outcome::Served { route, .. } => (route.label.clone(), ""),
     };
     metrics::counter!(
         m::HTTP_REQUESTS,
         "route" => route,
-        "status" => status.as_str().to_owned(),
+        "status" => status_label(status),
         "tier" => "fallback",
     )
     .increment(1);
@@ -156,8 +156,8 @@ pub(super) fn respond(outcome: &Outcome, method: &Method, req: &HeaderMap) -> Re
     };
     metrics::counter!(
         m::HTTP_REQUESTS,
-        "route" => route.config.name.clone(),
-        "status" => status.as_str().to_owned(),
+        "route" => route.label.clone(),
+        "status" => status_label(status),
         "tier" => tier,
     )
     .increment(1);
@@ -216,6 +216,17 @@ pub(super) fn refusal(status: StatusCode, reason: &'static str) -> Response {
         h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
     r
+}
+
+/// The `status` label: the statuses an image response has, without an allocation.
+fn status_label(status: StatusCode) -> metrics::SharedString {
+    match status {
+        StatusCode::OK => metrics::SharedString::const_str("200"),
+        StatusCode::NOT_MODIFIED => metrics::SharedString::const_str("304"),
+        StatusCode::TOO_MANY_REQUESTS => metrics::SharedString::const_str("429"),
+        StatusCode::SERVICE_UNAVAILABLE => metrics::SharedString::const_str("503"),
+        other => metrics::SharedString::from_owned(other.as_str().to_owned()),
+    }
 }
 
 #[cfg(test)]
