@@ -686,6 +686,14 @@ fn validate_route(
             }
         }
     };
+    if ids.accepts_free_text() && !r.signed {
+        return Err(err(
+            "signed",
+            &"id_pattern accepts free text (spaces, punctuation or symbols), so anyone could \
+              put words of their choosing on a card: set signed = true, or narrow the pattern \
+              to letters, digits and - . _ ~",
+        ));
+    }
     if let Some(sample) = &r.sample_id {
         ids.check(sample)
             .map_err(|e| err("sample_id", &format!("{sample:?}: {e}")))?;

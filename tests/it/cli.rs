@@ -40,6 +40,27 @@ fn check_names_a_bad_regex() {
 }
 
 #[test]
+fn check_requires_signing_for_free_text_ids() {
+    let w = Workdir::new();
+    let free = |signed: bool| {
+        format!(
+            "{FILE_STORE}[[routes]]\nname = \"quote\"\npath = \"/q/{{id}}.jpg\"\n\
+             id_pattern = '[^/]+'\nsigned = {signed}\nsample_id = \"hello world\"\n\
+             template = \"quote.html\"\n"
+        )
+    };
+    w.write(
+        "quote.html",
+        "<div style=\"display:flex;width:100%;height:100%\">{{ id }}</div>",
+    );
+    w.config(&free(false));
+    check_fails(&w, &["routes[0].signed", "free text"]);
+    w.config(&free(true));
+    let (code, out, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+#[test]
 fn check_names_a_missing_template() {
     let w = Workdir::new();
     w.config(&route("template = \"nowhere.html\"\n"));

@@ -67,6 +67,44 @@ impl IdRule {
         self.regex.as_str()
     }
 
+    /// Whether ids may be free text: the pattern can match whitespace, punctuation or symbols,
+    /// anything beyond letters, digits and `-` `.` `_` `~` (a URL's unreserved punctuation).
+    /// Such a route lets anyone put sentences of their choosing on a card under the site's
+    /// name, so ogforge requires it to be signed.
+    pub fn accepts_free_text(&self) -> bool {
+        use regex_syntax::hir::{Class, HirKind, Literal};
+        fn token(c: u32) -> bool {
+            char::from_u32(c)
+                .is_some_and(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+        }
+        fn ranges_ok(ranges: impl Iterator<Item = (u32, u32)>) -> bool {
+            ranges.into_iter().all(|(lo, hi)| (lo..=hi).all(token))
+        }
+        fn free(hir: &regex_syntax::hir::Hir) -> bool {
+            match hir.kind() {
+                HirKind::Empty | HirKind::Look(_) => false,
+                HirKind::Literal(Literal(bytes)) => String::from_utf8_lossy(bytes)
+                    .chars()
+                    .any(|c| !token(u32::from(c))),
+                HirKind::Class(Class::Unicode(c)) => !ranges_ok(
+                    c.ranges()
+                        .iter()
+                        .map(|r| (u32::from(r.start()), u32::from(r.end()))),
+                ),
+                HirKind::Class(Class::Bytes(c)) => !ranges_ok(
+                    c.ranges()
+                        .iter()
+                        .map(|r| (u32::from(r.start()), u32::from(r.end()))),
+                ),
+                HirKind::Repetition(r) => free(&r.sub),
+                HirKind::Capture(c) => free(&c.sub),
+                HirKind::Concat(v) | HirKind::Alternation(v) => v.iter().any(free),
+            }
+        }
+        // The pattern compiled above, so it parses; if it somehow did not, assume the worst.
+        regex_syntax::parse(self.regex.as_str()).map_or(true, |hir| free(&hir))
+    }
+
     /// Names of the pattern's named capture groups, in order.
     pub fn capture_names(&self) -> impl Iterator<Item = &str> {
         self.regex.capture_names().flatten()
@@ -130,6 +168,34 @@ mod tests {
 
     fn rule() -> IdRule {
         IdRule::new("(?P<a>[0-9]{2})-(?P<b>[0-9]{2})-(?P<c>[0-9]{2})", 64).unwrap()
+    }
+
+    #[test]
+    fn tells_tokens_from_free_text() {
+        for token in [
+            "[0-9]+",
+            "(?P<a>[0-9]{2})-(?P<b>[0-9]{2})",
+            "[a-z0-9-]{1,64}",
+            r"[A-Za-z0-9_.~-]+",
+            r"\d+",
+        ] {
+            assert!(
+                !IdRule::new(token, 64).unwrap().accepts_free_text(),
+                "{token}"
+            );
+        }
+        for free in [
+            ".+",
+            "[^/]+",
+            r"[\w ]+",
+            // Unicode's \w also holds joiners and connector punctuation.
+            r"\w+",
+            "[a-z]+( [a-z]+)*",
+            "[a-z%]+",
+            r"\S+",
+        ] {
+            assert!(IdRule::new(free, 64).unwrap().accepts_free_text(), "{free}");
+        }
     }
 
     #[test]
