@@ -55,9 +55,17 @@ struct Common {
 
 impl Common {
     fn load(&self, listen: Option<String>) -> anyhow::Result<Config> {
-        let flags = Overrides {
+        self.load_with(Overrides {
             listen,
+            ..Overrides::default()
+        })
+    }
+
+    /// Loads with these flags (and `--store`) layered over the file, under the environment.
+    fn load_with(&self, flags: Overrides) -> anyhow::Result<Config> {
+        let flags = Overrides {
             store: self.store.clone(),
+            ..flags
         };
         Ok(config::load(self.config.as_deref(), &flags)?)
     }

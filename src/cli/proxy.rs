@@ -1,7 +1,8 @@
 //! `ogforge proxy`: run the tag-rewriting proxy in front of the main site (see [`crate::proxy`]).
 //!
-//! `--upstream` and `--listen` win over `[proxy]` in the file and the environment. Image URLs
-//! use `server.public_url` (else `http://` + `server.listen`: where `ogforge serve` runs).
+//! `--upstream` and `--listen` are `proxy.upstream` and `proxy.listen`, layered as every flag
+//! is: over the file, under the environment. Image URLs use `server.public_url` (else
+//! `http://` + `server.listen`: where `ogforge serve` runs).
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -12,7 +13,7 @@ use tracing::info;
 
 use super::{Common, serve::shutdown_signal};
 use crate::{
-    config::check_public_url,
+    config::Overrides,
     proxy::{self, Proxy},
     tags::TagTable,
 };
@@ -30,22 +31,15 @@ pub(super) struct ProxyArgs {
 }
 
 pub(super) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
-    let config = args.common.load(None)?;
-    let upstream =
-        match &args.upstream {
-            Some(url) => {
-                check_public_url(url).map_err(|reason| anyhow::anyhow!("--upstream: {reason}"))?
-            }
-            None => config.proxy.upstream.clone().context(
-                "no upstream: pass --upstream URL or set [proxy] upstream in the config",
-            )?,
-        };
-    let listen = match &args.listen {
-        Some(a) => a
-            .parse()
-            .with_context(|| format!("--listen: not a socket address: {a}"))?,
-        None => config.proxy.listen,
-    };
+    let config = args.common.load_with(Overrides {
+        proxy_upstream: args.upstream.clone(),
+        proxy_listen: args.listen.clone(),
+        ..Overrides::default()
+    })?;
+    let upstream = config.proxy.upstream.clone().context(
+        "proxy.upstream: not set; pass --upstream URL, set [proxy] upstream or OGFORGE__PROXY__UPSTREAM",
+    )?;
+    let listen = config.proxy.listen;
     let public_url = (config.server.public_url.clone())
         .unwrap_or_else(|| format!("http://{}", config.server.listen));
     let tags = TagTable::build(&config.routes, &public_url, &config.origin)?;

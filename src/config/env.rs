@@ -18,6 +18,16 @@ pub(super) fn apply_flags(table: &mut Table, flags: &Overrides) {
     if let Some(store) = &flags.store {
         set(table, &["store", "url"], Value::String(store.clone()));
     }
+    if let Some(upstream) = &flags.proxy_upstream {
+        set(
+            table,
+            &["proxy", "upstream"],
+            Value::String(upstream.clone()),
+        );
+    }
+    if let Some(listen) = &flags.proxy_listen {
+        set(table, &["proxy", "listen"], Value::String(listen.clone()));
+    }
 }
 
 fn set(table: &mut Table, path: &[&str], value: Value) {

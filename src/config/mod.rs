@@ -196,6 +196,10 @@ impl ConfigError {
 pub struct Overrides {
     pub listen: Option<String>,
     pub store: Option<String>,
+    /// `ogforge proxy --upstream` (`proxy.upstream`).
+    pub proxy_upstream: Option<String>,
+    /// `ogforge proxy --listen` (`proxy.listen`).
+    pub proxy_listen: Option<String>,
 }
 
 /// The validated configuration.
@@ -769,13 +773,36 @@ mod tests {
         std::fs::write(&file, "[server]\nlisten = '127.0.0.1:1'\n").unwrap();
         let flags = Overrides {
             listen: Some("127.0.0.1:2".into()),
-            store: None,
+            ..Overrides::default()
         };
         let c = load_with_env(Some(&file), &flags, &[]).unwrap();
         assert_eq!(c.server.listen.port(), 2);
         let env = vec![("OGFORGE__SERVER__LISTEN".into(), "127.0.0.1:3".into())];
         let c = load_with_env(Some(&file), &flags, &env).unwrap();
         assert_eq!(c.server.listen.port(), 3);
+    }
+
+    #[test]
+    fn proxy_flags_layer_like_every_flag() {
+        let flags = Overrides {
+            proxy_upstream: Some("http://flag.test".into()),
+            proxy_listen: Some("127.0.0.1:4".into()),
+            ..Overrides::default()
+        };
+        let c = load_with_env(None, &flags, &[]).unwrap();
+        assert_eq!(c.proxy.upstream.as_deref(), Some("http://flag.test"));
+        assert_eq!(c.proxy.listen.port(), 4);
+        let env = vec![("OGFORGE__PROXY__UPSTREAM".into(), "http://env.test".into())];
+        let c = load_with_env(None, &flags, &env).unwrap();
+        assert_eq!(c.proxy.upstream.as_deref(), Some("http://env.test"));
+        let bad = Overrides {
+            proxy_upstream: Some("ftp://x".into()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            load_with_env(None, &bad, &[]).unwrap_err().key,
+            "proxy.upstream"
+        );
     }
 
     #[test]
