@@ -54,6 +54,10 @@ pub(super) async fn run(args: WarmArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.common.load(None)?;
     // Every image is written once and read never: the memory tier would only cost memory.
     config.memory_bytes = 0;
+    let concurrency = args.concurrency.unwrap_or(config.render.concurrency).max(1);
+    // warm is its own pipeline's only client: every one of its fetches may wait for a render
+    // slot, so none is refused as overloaded however high --concurrency is.
+    config.render.queue = config.render.queue.max(concurrency);
     let pipeline = Arc::new(Pipeline::build(&config)?);
     let route = match &args.route {
         Some(name) => pipeline
@@ -64,7 +68,6 @@ pub(super) async fn run(args: WarmArgs) -> anyhow::Result<ExitCode> {
         None => Arc::clone(pipeline.routes().first()),
     };
     let entries = read_entries(&args.from)?;
-    let concurrency = args.concurrency.unwrap_or(config.render.concurrency).max(1);
 
     let bar = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(entries.len() as u64);

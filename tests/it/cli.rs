@@ -210,6 +210,26 @@ fn warm_renders_what_is_missing_and_summarises() {
 }
 
 #[test]
+fn warm_above_the_render_slots_and_queue_refuses_nothing() {
+    let w = Workdir::new();
+    w.config(&format!(
+        "{FILE_STORE}[render]\nconcurrency = 1\nqueue = 0\n"
+    ));
+    let list: String = (0..24)
+        .map(|i| format!("{:02}-{:02}-00\n", i, i + 1))
+        .collect();
+    let (code, out, err) = w.run(
+        &["warm", "-c", "ogforge.toml", "--concurrency", "8"],
+        Some(&list),
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.contains("warm: 24 rendered, 0 already stored, 0 invalid, 0 failed"),
+        "{out}"
+    );
+}
+
+#[test]
 fn warm_exits_non_zero_when_a_render_fails() {
     let w = Workdir::new();
     w.write("broken.html", "{{ missing.x }}");
