@@ -208,6 +208,16 @@ fn config(pages: &Pages, routes: &[(&str, &str, &str, &str)]) -> String {
     text
 }
 
+/// The page servers and ogforge with one browser route, `/p/{id}.jpg`, on the card page.
+fn card_route(extra: &str) -> (Pages, Workdir, crate::util::Server) {
+    let pages = Pages::start();
+    let w = Workdir::new();
+    let page = format!("{}/card?social={{id}}", pages.a);
+    w.config(&config(&pages, &[("page", "/p/{id}.jpg", &page, extra)]));
+    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    (pages, w, server)
+}
+
 fn rgb_at(img: &(u32, u32, Vec<u8>), x: u32, y: u32) -> [u8; 3] {
     let i = ((y * img.0 + x) * 3) as usize;
     [img.2[i], img.2[i + 1], img.2[i + 2]]
@@ -242,8 +252,15 @@ fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, rgb)
 }
 
-/// Live (non-zombie) processes of a process group, from /proc.
-fn group_members(pgid: u32) -> Vec<u32> {
+/// A running (not zombie) process, from /proc/PID/stat.
+struct Proc {
+    pid: u32,
+    comm: String,
+    ppid: u32,
+    pgid: u32,
+}
+
+fn processes() -> Vec<Proc> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -253,35 +270,38 @@ fn group_members(pgid: u32) -> Vec<u32> {
             continue;
         };
         // pid (comm) state ppid pgrp ...
-        let Some((_, rest)) = stat.rsplit_once(')') else {
+        let (Some((head, rest)), Some(open)) = (stat.rsplit_once(')'), stat.find('(')) else {
             continue;
         };
         let f: Vec<&str> = rest.split_whitespace().collect();
-        if f.len() > 2 && f[0] != "Z" && f[0] != "X" && f[2] == pgid.to_string() {
-            out.push(pid);
+        if f.len() < 3 || matches!(f[0], "Z" | "X") {
+            continue;
         }
+        out.push(Proc {
+            pid,
+            comm: head[open + 1..].to_owned(),
+            ppid: f[1].parse().unwrap_or(0),
+            pgid: f[2].parse().unwrap_or(0),
+        });
     }
     out
 }
 
+/// Live processes of a process group.
+fn group_members(pgid: u32) -> Vec<u32> {
+    processes()
+        .into_iter()
+        .filter(|p| p.pgid == pgid)
+        .map(|p| p.pid)
+        .collect()
+}
+
 /// The Chromium that `server_pid` started: its child whose command is chromium.
 fn chromium_of(server_pid: u32) -> Option<u32> {
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some((head, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        if head.contains("(chrom") && f.len() > 1 && f[0] != "Z" && f[1] == server_pid.to_string() {
-            return Some(pid);
-        }
-    }
-    None
+    processes()
+        .into_iter()
+        .find(|p| p.ppid == server_pid && p.comm.starts_with("chrom"))
+        .map(|p| p.pid)
 }
 
 /// Waits until `pred` holds, up to `limit`.
@@ -445,19 +465,7 @@ async fn a_page_that_never_gets_ready_times_out_within_its_limit() {
 
 #[tokio::test]
 async fn chromium_killed_between_requests_is_relaunched_and_none_outlives_ogforge() {
-    let pages = Pages::start();
-    let w = Workdir::new();
-    let a = &pages.a;
-    w.config(&config(
-        &pages,
-        &[(
-            "page",
-            "/p/{id}.jpg",
-            &format!("{a}/card?social={{id}}"),
-            "",
-        )],
-    ));
-    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    let (_pages, _w, server) = card_route("");
     let c = client();
     let r = send(c.get(server.url("/p/01-01-01.jpg"))).await;
     assert_eq!(r.header("x-ogforge-tier"), "render");
@@ -543,19 +551,7 @@ async fn basic_auth_from_the_environment_reaches_the_page() {
 
 #[tokio::test]
 async fn a_hung_chromium_is_replaced_after_one_timeout() {
-    let pages = Pages::start();
-    let w = Workdir::new();
-    let a = &pages.a;
-    w.config(&config(
-        &pages,
-        &[(
-            "page",
-            "/p/{id}.jpg",
-            &format!("{a}/card?social={{id}}"),
-            "navigation_timeout_ms = 1000",
-        )],
-    ));
-    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    let (_pages, _w, server) = card_route("navigation_timeout_ms = 1000");
     let c = client();
     assert_eq!(
         send(c.get(server.url("/p/01-01-01.jpg")))
@@ -594,19 +590,7 @@ async fn a_hung_chromium_is_replaced_after_one_timeout() {
 
 #[tokio::test]
 async fn chromium_dies_with_ogforge_even_when_ogforge_is_killed() {
-    let pages = Pages::start();
-    let w = Workdir::new();
-    let a = &pages.a;
-    w.config(&config(
-        &pages,
-        &[(
-            "page",
-            "/p/{id}.jpg",
-            &format!("{a}/card?social={{id}}"),
-            "",
-        )],
-    ));
-    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    let (_pages, _w, server) = card_route("");
     let r = send(client().get(server.url("/p/01-02-03.jpg"))).await;
     assert_eq!(r.header("x-ogforge-tier"), "render");
     let chromium = chromium_of(server.pid()).expect("ogforge runs a Chromium");

@@ -292,25 +292,7 @@ impl Server {
 
     /// The value of a metric with all the given labels (0 if absent), from `/metrics`.
     pub async fn metric(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        let text = reqwest::get(format!("{}/metrics", self.admin))
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|l| {
-                let (series, value) = l.rsplit_once(' ')?;
-                let (n, rest) = series.split_once('{').unwrap_or((series, ""));
-                (n == name
-                    && labels
-                        .iter()
-                        .all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
-                .then(|| value.parse::<f64>().ok())
-                .flatten()
-            })
-            .sum()
+        self.scrape().await.get(name, labels)
     }
 
     /// `/metrics`, parsed.
