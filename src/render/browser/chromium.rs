@@ -54,6 +54,9 @@ const FLAGS: &[&str] = &[
     "--disable-background-timer-throttling",
     "--disable-backgrounding-occluded-windows",
     "--disable-renderer-backgrounding",
+    // A tab reset to about:blank would otherwise keep its last page alive in the
+    // back-forward cache: one more renderer process per render, and slower navigations.
+    "--disable-features=BackForwardCache",
     "--mute-audio",
     // Crashpad's handler leaves the process group, but it ends when the browser does.
     "--disable-crash-reporter",

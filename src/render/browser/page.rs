@@ -27,6 +27,7 @@ use chromiumoxide::{
                 CaptureScreenshotFormat, CaptureScreenshotParams, EventLifecycleEvent,
                 NavigateParams,
             },
+            target::CreateTargetParams,
         },
         js_protocol::runtime::EvaluateParams,
     },
@@ -86,7 +87,14 @@ pub(super) struct Tab {
 
 impl Tab {
     pub(super) async fn open(chromium: &Chromium) -> Result<Self, BrowserError> {
-        let page = chromium.browser.new_page("about:blank").await?;
+        // Its own window: a tab is visible only while it is its window's active one, and a
+        // hidden tab produces no frames, so its screenshot would wait forever.
+        let target = CreateTargetParams::builder()
+            .url("about:blank")
+            .new_window(true)
+            .build()
+            .map_err(BrowserError::Cdp)?;
+        let page = chromium.browser.new_page(target).await?;
         let mut paused = page.event_listener::<EventRequestPaused>().await?;
         page.execute(
             fetch::EnableParams::builder()
