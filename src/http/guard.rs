@@ -38,8 +38,7 @@ pub(super) async fn guard(State(state): State<AppState>, req: Request, next: Nex
                 .pipeline
                 .refuse(req.uri().path(), Reason::BadSignature);
             let mut r = response::respond(&outcome, req.method(), req.headers());
-            r.extensions_mut()
-                .insert(super::access::Access::of(&outcome));
+            super::access::Access::record(outcome, &mut r);
             r
         }
         Err((status, reason)) => super::response::refusal(status, reason),

@@ -36,6 +36,6 @@ pub(super) async fn handle(State(state): State<AppState>, req: Request) -> Respo
             )
         })
         .unwrap_or_else(|| response::respond(&outcome, req.method(), req.headers()));
-    response.extensions_mut().insert(Access::of(&outcome));
+    Access::record(outcome, &mut response);
     response
 }
