@@ -116,36 +116,38 @@ impl BrowserRenderer {
         let mut retried = false;
         loop {
             let chromium = self.chromium().await?;
-            let mut tab = match self.take_tab(&chromium) {
-                Some(tab) => tab,
-                None => Tab::open(&chromium).await?,
+            let tab = match self.take_tab(&chromium) {
+                Some(tab) => Ok(tab),
+                None => Tab::open(&chromium).await,
             };
-            match tab.capture(&url, page, route).await {
-                Ok(bytes) => {
-                    tab.reset_and_park(Arc::clone(&self.idle), self.max_idle);
-                    return Ok(bytes);
-                }
-                Err(e) => {
-                    drop(tab);
-                    match e {
-                        // A broken connection, not a broken page: relaunch and try once more,
-                        // so a crash between requests costs a launch, not a default image.
-                        BrowserError::Cdp(_) if !chromium.answers(PROBE).await => {
-                            chromium.kill();
-                            if !retried {
-                                warn!(error = %e, "Chromium stopped answering; relaunching");
-                                retried = true;
-                                continue;
-                            }
-                        }
-                        // A slow page, or a hung browser: find out without making this
-                        // request wait for the answer.
-                        BrowserError::NotReady(_) => probe(chromium),
-                        _ => {}
+            let e = match tab {
+                Ok(mut tab) => match tab.capture(&url, page, route).await {
+                    Ok(bytes) => {
+                        tab.reset_and_park(Arc::clone(&self.idle), self.max_idle);
+                        return Ok(bytes);
                     }
-                    return Err(e);
+                    // The tab drops here: in an unknown state, it is closed, never reused.
+                    Err(e) => e,
+                },
+                Err(e) => e,
+            };
+            match e {
+                // A broken connection, not a broken page: relaunch and try once more, so a
+                // crash between requests costs a launch, not a default image.
+                BrowserError::Cdp(_) if !chromium.answers(PROBE).await => {
+                    chromium.kill();
+                    if !retried {
+                        warn!(error = %e, "Chromium stopped answering; relaunching");
+                        retried = true;
+                        continue;
+                    }
                 }
+                // A slow page, or a hung browser: find out without making this request wait
+                // for the answer.
+                BrowserError::NotReady(_) => probe(chromium),
+                _ => {}
             }
+            return Err(e);
         }
     }
 
