@@ -32,12 +32,14 @@ pub(super) async fn deadline(State(state): State<AppState>, req: Request, next: 
                 .pipeline
                 .routes()
                 .matching(uri.path())
-                .map_or_else(|| "none".to_owned(), |r| r.config.name.clone());
+                .map_or(metrics::SharedString::const_str("none"), |r| {
+                    r.label.clone()
+                });
             metrics::counter!(m::REQUEST_TIMEOUTS, "route" => route.clone()).increment(1);
             metrics::counter!(
                 m::HTTP_REQUESTS,
                 "route" => route,
-                "status" => StatusCode::SERVICE_UNAVAILABLE.as_str().to_owned(),
+                "status" => response::status_label(StatusCode::SERVICE_UNAVAILABLE),
                 "tier" => "none",
             )
             .increment(1);

@@ -219,7 +219,7 @@ pub(super) fn refusal(status: StatusCode, reason: &'static str) -> Response {
 }
 
 /// The `status` label: the statuses an image response has, without an allocation.
-fn status_label(status: StatusCode) -> metrics::SharedString {
+pub(super) fn status_label(status: StatusCode) -> metrics::SharedString {
     match status {
         StatusCode::OK => metrics::SharedString::const_str("200"),
         StatusCode::NOT_MODIFIED => metrics::SharedString::const_str("304"),

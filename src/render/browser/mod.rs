@@ -157,7 +157,7 @@ impl BrowserRenderer {
         tokio::spawn(async move {
             let current = this.current.lock().await.clone();
             if let Some(chromium) = current {
-                probe(chromium);
+                kill_if_hung(chromium).await;
             }
         });
     }
@@ -227,13 +227,16 @@ impl BrowserRenderer {
     }
 }
 
-/// Kills `chromium` in the background if it does not answer within [`PROBE`]: the next
-/// render then relaunches it instead of timing out against a hung browser.
+/// [`kill_if_hung`] in the background.
 fn probe(chromium: Arc<Chromium>) {
-    tokio::spawn(async move {
-        if !chromium.answers(PROBE).await {
-            warn!("Chromium did not answer after a render timeout; killing it");
-            chromium.kill();
-        }
-    });
+    tokio::spawn(kill_if_hung(chromium));
+}
+
+/// Kills `chromium` if it does not answer within [`PROBE`]: the next render then relaunches
+/// it instead of timing out against a hung browser.
+async fn kill_if_hung(chromium: Arc<Chromium>) {
+    if !chromium.answers(PROBE).await {
+        warn!("Chromium did not answer after a render timeout; killing it");
+        chromium.kill();
+    }
 }
