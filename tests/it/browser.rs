@@ -208,14 +208,24 @@ fn config(pages: &Pages, routes: &[(&str, &str, &str, &str)]) -> String {
     text
 }
 
-/// The page servers and ogforge with one browser route, `/p/{id}.jpg`, on the card page.
-fn card_route(extra: &str) -> (Pages, Workdir, crate::util::Server) {
+/// The page servers, then ogforge on the config `text` writes for them, with `env` set.
+fn serve_pages(
+    env: (&str, &str),
+    text: impl FnOnce(&Pages) -> String,
+) -> (Pages, Workdir, crate::util::Server) {
     let pages = Pages::start();
     let w = Workdir::new();
-    let page = format!("{}/card?social={{id}}", pages.a);
-    w.config(&config(&pages, &[("page", "/p/{id}.jpg", &page, extra)]));
-    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    w.config(&text(&pages));
+    let server = w.serve_with(&[], &[env]);
     (pages, w, server)
+}
+
+/// The page servers and ogforge with one browser route, `/p/{id}.jpg`, on the card page.
+fn card_route(extra: &str) -> (Pages, Workdir, crate::util::Server) {
+    serve_pages(("CARD_TOKEN", TOKEN), |pages| {
+        let page = format!("{}/card?social={{id}}", pages.a);
+        config(pages, &[("page", "/p/{id}.jpg", &page, extra)])
+    })
 }
 
 fn rgb_at(img: &(u32, u32, Vec<u8>), x: u32, y: u32) -> [u8; 3] {
@@ -318,27 +328,21 @@ async fn eventually(limit: Duration, mut pred: impl FnMut() -> bool) -> bool {
 
 #[tokio::test]
 async fn a_browser_route_screenshots_the_private_page_with_the_id_on_it() {
-    let pages = Pages::start();
-    let w = Workdir::new();
-    let a = &pages.a;
-    w.config(&config(
-        &pages,
-        &[
-            (
-                "page",
-                "/p/{id}.jpg",
-                &format!("{a}/card?social={{id}}"),
-                "",
-            ),
-            (
-                "retina",
-                "/r/{id}.png",
-                &format!("{a}/card?social={{id}}"),
-                "format = \"png\"\ndevice_scale = 2.0",
-            ),
-        ],
-    ));
-    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    let (pages, w, server) = serve_pages(("CARD_TOKEN", TOKEN), |pages| {
+        let card = format!("{}/card?social={{id}}", pages.a);
+        config(
+            pages,
+            &[
+                ("page", "/p/{id}.jpg", &card, ""),
+                (
+                    "retina",
+                    "/r/{id}.png",
+                    &card,
+                    "format = \"png\"\ndevice_scale = 2.0",
+                ),
+            ],
+        )
+    });
     let c = client();
 
     let r = send(c.get(server.url("/p/12-34-10.jpg"))).await;
@@ -384,26 +388,25 @@ async fn a_browser_route_screenshots_the_private_page_with_the_id_on_it() {
 
 #[tokio::test]
 async fn a_wrong_or_missing_token_gets_the_default_image_and_nothing_is_stored() {
-    let pages = Pages::start();
-    let w = Workdir::new();
-    let a = &pages.a;
-    let mut text = config(
-        &pages,
-        &[(
-            "page",
-            "/p/{id}.jpg",
-            &format!("{a}/card?social={{id}}"),
-            "",
-        )],
-    );
-    // A second route that sends no token at all.
-    text.push_str(&format!(
-        "[[routes]]\nname = \"bare\"\npath = \"/b/{{id}}.jpg\"\n\
-         id_pattern = '[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}'\nrenderer = \"browser\"\n\
-         page_url = \"{a}/card?social={{id}}\"\n"
-    ));
-    w.config(&text);
-    let server = w.serve_with(&[], &[("CARD_TOKEN", "not-the-token")]);
+    let (_pages, w, server) = serve_pages(("CARD_TOKEN", "not-the-token"), |pages| {
+        let a = &pages.a;
+        let mut text = config(
+            pages,
+            &[(
+                "page",
+                "/p/{id}.jpg",
+                &format!("{a}/card?social={{id}}"),
+                "",
+            )],
+        );
+        // A second route that sends no token at all.
+        text.push_str(&format!(
+            "[[routes]]\nname = \"bare\"\npath = \"/b/{{id}}.jpg\"\n\
+             id_pattern = '[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}'\nrenderer = \"browser\"\n\
+             page_url = \"{a}/card?social={{id}}\"\n"
+        ));
+        text
+    });
     let c = client();
     for path in ["/p/12-34-10.jpg", "/b/12-34-10.jpg"] {
         let r = send(c.get(server.url(path))).await;
@@ -419,27 +422,26 @@ async fn a_wrong_or_missing_token_gets_the_default_image_and_nothing_is_stored()
 
 #[tokio::test]
 async fn a_page_that_never_gets_ready_times_out_within_its_limit() {
-    let pages = Pages::start();
-    let w = Workdir::new();
-    let a = &pages.a;
-    w.config(&config(
-        &pages,
-        &[
-            (
-                "never",
-                "/n/{id}.jpg",
-                &format!("{a}/never?social={{id}}"),
-                "navigation_timeout_ms = 1000",
-            ),
-            (
-                "away",
-                "/x/{id}.jpg",
-                &format!("{a}/elsewhere?social={{id}}"),
-                "page_allowed_origins = []",
-            ),
-        ],
-    ));
-    let server = w.serve_with(&[], &[("CARD_TOKEN", TOKEN)]);
+    let (pages, w, server) = serve_pages(("CARD_TOKEN", TOKEN), |pages| {
+        let a = &pages.a;
+        config(
+            pages,
+            &[
+                (
+                    "never",
+                    "/n/{id}.jpg",
+                    &format!("{a}/never?social={{id}}"),
+                    "navigation_timeout_ms = 1000",
+                ),
+                (
+                    "away",
+                    "/x/{id}.jpg",
+                    &format!("{a}/elsewhere?social={{id}}"),
+                    "page_allowed_origins = []",
+                ),
+            ],
+        )
+    });
     let c = client();
     // Chromium first, so the limit below measures the page, not the launch.
     send(c.get(server.url("/x/00-00-00.jpg"))).await;
@@ -518,19 +520,18 @@ async fn chromium_killed_between_requests_is_relaunched_and_none_outlives_ogforg
 
 #[tokio::test]
 async fn basic_auth_from_the_environment_reaches_the_page() {
-    let pages = Pages::start();
-    let w = Workdir::new();
-    w.config(&format!(
-        "[store]\nurl = \"data\"\n[browser]\nexecutable = {:?}\n\
+    let (_pages, _w, server) = serve_pages(("CARD_AUTH", "card:pw"), |pages| {
+        format!(
+            "[store]\nurl = \"data\"\n[browser]\nexecutable = {:?}\n\
          [[routes]]\nname = \"p\"\npath = \"/p/{{id}}.jpg\"\n\
          id_pattern = '[0-9]{{2}}-[0-9]{{2}}-[0-9]{{2}}'\nrenderer = \"browser\"\n\
          page_url = \"{}/card?social={{id}}\"\npage_ready_js = \"window.ogReady === true\"\n\
          page_basic_auth_env = \"CARD_AUTH\"\npage_allowed_origins = [\"{}\"]\n",
-        tool("OGFORGE_CHROMIUM", "Chromium").display().to_string(),
-        pages.a,
-        pages.b
-    ));
-    let server = w.serve_with(&[], &[("CARD_AUTH", "card:pw")]);
+            tool("OGFORGE_CHROMIUM", "Chromium").display().to_string(),
+            pages.a,
+            pages.b
+        )
+    });
     let r = send(client().get(server.url("/p/03-04-05.jpg"))).await;
     assert_eq!(
         r.header("x-ogforge-tier"),
