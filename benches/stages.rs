@@ -12,8 +12,10 @@
 use std::{path::Path, time::Instant};
 
 use ogforge::{
+    app::{App, Needs},
     config,
-    pipeline::{Options, Outcome, Pipeline},
+    outcome::Outcome,
+    pipeline::Options,
 };
 use takumi::{
     prelude::{
@@ -271,23 +273,23 @@ fn main() -> anyhow::Result<()> {
 
     // The whole render through ogforge's pipeline: template, takumi, ogforge's encoder.
     let config = config::load(Some(&config_path), &config::Overrides::default())?;
-    let pipeline = Pipeline::build_with_store(&config, false)?;
+    let app = App::build(&config, Needs::NOTHING)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let opts = Options {
         read_tiers: false,
         write_store: false,
-        client: None,
     };
     for ext in ["jpg", "png"] {
         let n = time(
             &format!("ogforge pipeline render, {ext} (no HTTP, no store)"),
-            |i| match rt
-                .block_on(pipeline.handle_with(&format!("/card/{}.{ext}", 100_000 + i), opts))
-            {
-                Outcome::Served { image, .. } => image.bytes.len(),
-                Outcome::Fallback(_) => 0,
+            |i| {
+                let resolution = app.resolver.path(&format!("/card/{}.{ext}", 100_000 + i));
+                match rt.block_on(app.pipeline.run(resolution, opts)) {
+                    Outcome::Served(served) => served.image.bytes.len(),
+                    Outcome::Fallback(_) | Outcome::Refused(_) => 0,
+                }
             },
         );
         println!("    -> {} KiB", n / 1024);

@@ -37,6 +37,9 @@ log "promtool: alert rules and their unit tests (deploy/prometheus)"
 promtool check rules deploy/prometheus/alerts.yml
 promtool test rules deploy/prometheus/alerts.test.yml
 
+log "import cycles between the modules of src/ (docs/ARCHITECTURE.md)"
+python3 scripts/import-cycles.py
+
 log "cargo fmt --check"
 cargo fmt --all -- --check
 

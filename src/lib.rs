@@ -1,41 +1,40 @@
 //! ogforge: social-share images on demand.
 //!
-//! A request walks these stages, one module each:
+//! A request walks these stages in order, one module each:
 //!
 //! | stage | module |
 //! | --- | --- |
-//! | layers: request id, trace and access log, deadline | [`http`] (`http/access.rs`, `http/deadline.rs`) |
-//! | edge guard (method, headers, body, URI, query, signature) | `http/guard.rs` |
-//! | handler: path and client in, response out | `http/image.rs`, `http/client.rs`, `http/response.rs` |
-//! | the request path, in order | [`pipeline`] |
-//! | route match and id validation | [`route`] (ids: the `ogforge-tags` crate) |
-//! | memory tier | `cache/memory.rs` |
-//! | object-store tier | `cache/store.rs` (`object_store`) |
-//! | one render per key | `cache/flight.rs` |
-//! | the client's render budget (misses only) | [`ratelimit`] (`governor`) |
-//! | template -> HTML | [`template`] (minijinja, auto-escaped) |
-//! | HTML -> pixels | `render/html.rs` (takumi), fonts from [`fonts`] |
+//! | layers: request id, trace, count and access line, edge guard (method, headers, body, URI) | [`http`] (`observe.rs`, `guard.rs`) |
+//! | handler: request in, response out | `http/image.rs` |
+//! | resolve once: route match, query allow-list, signature, id, client | [`resolve`] over [`route`] |
+//! | the request path, its deadline and policies | [`pipeline`] |
+//! | memory tier, object-store tier, one render per key | [`cache`] (`memory.rs`, `store.rs`, `flight.rs`) |
+//! | the client's render budget (misses only) | [`ratelimit`] |
+//! | template -> HTML -> pixels (or a page -> a screenshot in Chromium) | [`template`], [`render`], fonts from [`fonts`] |
 //! | pixels -> bytes | [`encode`] |
-//! | or, for `renderer = "browser"`: page -> screenshot | `render/browser/` (Chromium over CDP; page URLs in `config/page_url.rs`) |
-//! | default image and why | [`fallback`] |
-//! | main-site tags (`GET /_ogforge/tags`) | [`tags`], `http/tags.rs` (ids: `ogforge-tags`) |
-//! | `ogforge proxy`: tags rewritten in the main site's HTML | [`proxy`] (`lol_html`) |
+//! | what it came to: served, default image, refused | [`outcome`], then `http/response.rs` |
 //!
-//! Configuration is [`config`]; the command line is [`cli`]; metric names are [`metrics`].
+//! Beside the path: [`app`] builds every part once from [`config`]; [`proxy`] rewrites the main
+//! site's tags from the same route table; [`cli`] is the command line; [`metrics`] names every
+//! metric. Leaf modules everyone uses, which import nothing of ogforge: [`reason`], [`image`],
+//! `assets` (embedded template, font and default image) and [`signing`].
 
+pub mod app;
 pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod encode;
-pub mod fallback;
 pub mod fonts;
 pub mod http;
+pub mod image;
 pub mod metrics;
+pub mod outcome;
 pub mod pipeline;
 pub mod proxy;
 pub mod ratelimit;
+pub mod reason;
 pub mod render;
+pub mod resolve;
 pub mod route;
 pub mod signing;
-pub mod tags;
 pub mod template;

@@ -5,9 +5,10 @@
 //! counters add up across instances and time windows, so alerts and dashboards can take
 //! `histogram_quantile` over a whole fleet. Store time stays a summary (one instance's view).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 pub const HTTP_REQUESTS: &str = "ogforge_http_requests_total";
 pub const RENDERS: &str = "ogforge_renders_total";
@@ -29,6 +30,11 @@ pub const RENDER_BUCKETS: &[f64] = &[
     2.5, 5.0, 10.0,
 ];
 
+/// How often the recorder drains recorded samples into its summaries. Without this upkeep the
+/// exporter keeps every histogram sample until the next scrape, so an instance that is never
+/// scraped grows without bound; drained, its metrics memory is flat.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The Prometheus recorder with ogforge's histogram buckets; install it once per process.
 pub fn prometheus_builder()
 -> Result<metrics_exporter_prometheus::PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
@@ -37,11 +43,28 @@ pub fn prometheus_builder()
         .set_buckets_for_metric(Matcher::Full(RENDER_SECONDS.into()), RENDER_BUCKETS)
 }
 
+/// Installs the recorder, describes every metric and starts its upkeep on the current runtime
+/// (every [`UPKEEP_INTERVAL`]). `None` when a recorder is already installed.
+pub fn install() -> Option<PrometheusHandle> {
+    let handle = prometheus_builder().ok()?.install_recorder().ok()?;
+    describe();
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(UPKEEP_INTERVAL);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Some(handle)
+}
+
 /// Registers help text and units with the installed recorder.
 pub fn describe() {
     describe_counter!(
         HTTP_REQUESTS,
-        "Image requests by route, status and the tier that served them."
+        "Responses by route, status and the tier that served them (none: refused before a route or tier)."
     );
     describe_counter!(
         RENDERS,

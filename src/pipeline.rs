@@ -1,28 +1,29 @@
-//! THE request path, in order: resolve the route and validate the id -> memory tier ->
-//! single-flight { memory again -> object store -> client's render budget -> render -> store
-//! write } -> outcome.
+//! THE request path, in order: a [`Resolution`] in -> memory tier -> single-flight { memory
+//! again -> object store -> client's render budget -> render -> store write } -> [`Outcome`].
 //!
-//! `serve`, `render`, `warm` and `check` all go through [`Pipeline`]; none of them has a
-//! cache or render path of its own. Failures leave as [`Outcome::Fallback`] with a
-//! [`Reason`]: the default image, never stored, never cached in memory.
+//! `serve` (through [`Pipeline::serve`], with the request deadline and the policies for bad
+//! signatures, overload and rate limits applied), `render`, `warm` and `check` (through
+//! [`Pipeline::run`]) all go through here; none of them has a cache or render path of its own.
+//! Failures leave as [`Outcome::Fallback`] with a [`Reason`]: the default image, never stored,
+//! never cached in memory.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use ogforge_tags::Id;
 use tracing::{debug, warn};
 
 use crate::{
-    cache::{Image, Key, Memory, Store, Tier, flight::Flights, flight::Role},
-    config::{Config, ConfigError, Engine},
-    encode::sniff_content_type,
-    fallback::{Fallback, Reason},
-    fonts,
+    cache::{Key, Memory, Store, Tier, flight::Flights, flight::Role},
+    config::{Config, OverLimit, Overload},
+    image::Image,
     metrics::{self as m, Timer},
+    outcome::{Fallback, Outcome, Refusal, Refused, Served},
     ratelimit::RenderLimit,
+    reason::Reason,
     render::{RenderError, Renderer},
+    resolve::{Resolution, Resolved, Unresolved},
     route::{Route, RouteTable},
-    template::{self, Templates},
 };
 
 /// What a caller wants from the tiers.
@@ -32,107 +33,78 @@ pub struct Options {
     pub read_tiers: bool,
     /// Write a fresh render to the store.
     pub write_store: bool,
-    /// The client a render is charged to (`[rate_limit]`); `None` (the CLI) is never limited.
-    pub client: Option<IpAddr>,
 }
 
 impl Options {
-    /// What `warm` does, and the HTTP service with its client set.
+    /// What the HTTP service and `warm` do.
     pub const SERVE: Self = Self {
         read_tiers: true,
         write_store: true,
-        client: None,
     };
 }
 
-/// The result of one request through the pipeline.
+/// What the HTTP service answers where a request cannot get its image, from the config.
 #[derive(Debug, Clone)]
-pub enum Outcome {
-    Served {
-        route: Arc<Route>,
-        id: Id,
-        image: Image,
-        tier: Tier,
-        /// This request waited on a render another request started.
-        joined: bool,
-        /// How long the render took, when this image was rendered for this request (or the
-        /// flight it joined).
-        render_time: Option<Duration>,
-    },
-    Fallback(Fallback),
+pub(crate) struct Policy {
+    /// `server.request_timeout_ms`: past it, 503.
+    pub(crate) deadline: Duration,
+    /// `server.bad_signature = "default-image"`: the default image instead of 403.
+    pub(crate) bad_signature_default_image: bool,
+    /// `render.overload`: a miss refused by the full queue.
+    pub(crate) overload: Overload,
+    /// `rate_limit.over_limit`: a miss over its client's budget.
+    pub(crate) over_limit: OverLimit,
+    /// `Retry-After` of a 429: one render's worth of the client's rate.
+    pub(crate) rate_limit_retry_after_secs: u64,
+}
+
+impl Policy {
+    pub(crate) fn from_config(config: &Config) -> Self {
+        Self {
+            deadline: config.server.request_timeout,
+            bad_signature_default_image: config.server.bad_signature_default_image,
+            overload: config.render.overload,
+            over_limit: config.rate_limit.over_limit,
+            rate_limit_retry_after_secs: RenderLimit::retry_after_secs(&config.rate_limit),
+        }
+    }
 }
 
 /// The flight result: an image, where it came from and how long its render took, or why
 /// there is none.
 type Filled = Result<(Image, Tier, Option<Duration>), Reason>;
 
-/// Everything a request needs, built once at start-up.
+/// The tiers, the renderer and the policies, built once by [`crate::app::App::build`].
 #[derive(Debug)]
 pub struct Pipeline {
-    routes: RouteTable,
+    routes: Arc<RouteTable>,
     memory: Memory,
     store: Option<Store>,
     flights: Flights<Filled>,
     renderer: Arc<Renderer>,
     /// Renders per client (`[rate_limit]`); `None` when off.
     limit: Option<Arc<RenderLimit>>,
+    policy: Policy,
 }
 
 impl Pipeline {
-    /// Loads fonts, compiles templates, opens the store. Errors name the config key.
-    pub fn build(config: &Config) -> Result<Self, ConfigError> {
-        Self::build_with_store(config, true)
-    }
-
-    /// [`Self::build`] without opening a store (for `render --no-store` and `check`).
-    pub fn build_with_store(config: &Config, open_store: bool) -> Result<Self, ConfigError> {
-        let origin = config.origin.as_str();
-        let fonts = fonts::load(config.render.fonts_dir.as_deref())
-            .map_err(|e| ConfigError::new(origin, "render.fonts_dir", e))?;
-        let templates = Templates::compile(&config.routes)
-            .map_err(|(key, e)| ConfigError::new(origin, key, e))?;
-        let mut routes = Vec::with_capacity(config.routes.len());
-        for rc in &config.routes {
-            let digest = template::digest(rc, &fonts.digest);
-            let data = Bytes::from(rc.default_image.data.clone());
-            let content_type = sniff_content_type(&data).ok_or_else(|| {
-                ConfigError::new(
-                    origin,
-                    format!("{}.default_image", rc.key),
-                    "not a JPEG, PNG or WebP image",
-                )
-            })?;
-            routes.push(Route {
-                config: rc.clone(),
-                digest,
-                default_image: Image::new(data, content_type),
-                label: metrics::SharedString::from_shared(Arc::from(rc.name.as_str())),
-            });
-        }
-        let store = if open_store {
-            Some(Store::open(&config.store).map_err(|e| ConfigError::new(origin, "store.url", e))?)
-        } else {
-            None
-        };
-        Ok(Self {
-            routes: RouteTable::new(routes),
-            memory: Memory::new(config.memory_bytes),
+    pub(crate) fn new(
+        routes: Arc<RouteTable>,
+        memory: Memory,
+        store: Option<Store>,
+        renderer: Renderer,
+        limit: Option<RenderLimit>,
+        policy: Policy,
+    ) -> Self {
+        Self {
+            routes,
+            memory,
             store,
             flights: Flights::default(),
-            renderer: Arc::new(Renderer::new(
-                fonts,
-                templates,
-                config
-                    .routes
-                    .iter()
-                    .any(|r| matches!(r.engine, Engine::Browser(_)))
-                    .then(|| config.browser.clone()),
-                config.render.concurrency,
-                config.render.timeout,
-                config.render.queue,
-            )),
-            limit: RenderLimit::new(&config.rate_limit).map(Arc::new),
-        })
+            renderer: Arc::new(renderer),
+            limit: limit.map(Arc::new),
+            policy,
+        }
     }
 
     /// Starts what the first render would otherwise wait for (Chromium, for browser routes).
@@ -145,30 +117,78 @@ impl Pipeline {
         self.renderer.shutdown().await;
     }
 
-    pub fn routes(&self) -> &RouteTable {
-        &self.routes
-    }
-
     pub(crate) fn store(&self) -> Option<&Store> {
         self.store.as_ref()
     }
 
-    /// Serves a request path.
-    pub async fn handle(&self, path: &str) -> Outcome {
-        self.handle_with(path, Options::SERVE).await
-    }
-
-    /// Resolves a path, then runs [`Self::fetch`].
-    pub async fn handle_with(&self, path: &str, opts: Options) -> Outcome {
-        match self.routes.resolve(path) {
-            Ok((route, id)) => self.fetch(route, id, opts).await,
-            Err(unresolved) => fallback(unresolved.route, unresolved.reason),
+    /// An HTTP request: the tiers within the request deadline, then the policies for what
+    /// could not be served (bad signature, overload, rate limit).
+    pub async fn serve(&self, resolution: Resolution) -> Outcome {
+        let resolved = match resolution {
+            Ok(resolved) => resolved,
+            // A page with a stale or forged link still shows a card, and nothing is rendered.
+            Err(Unresolved::BadSignature { route }) if self.policy.bad_signature_default_image => {
+                return fallback(route, Reason::BadSignature);
+            }
+            Err(Unresolved::BadSignature { route }) => {
+                return refused(Some(route), Refusal::BadSignature);
+            }
+            Err(unresolved) => return self.unresolved(unresolved),
+        };
+        let route = Arc::clone(&resolved.route);
+        let Ok(outcome) =
+            tokio::time::timeout(self.policy.deadline, self.fetch(resolved, Options::SERVE)).await
+        else {
+            // Dropping the fetch never cuts a render or store write in half: those run in the
+            // flight's own task (`cache/flight.rs`) and still land whole.
+            metrics::counter!(m::REQUEST_TIMEOUTS, "route" => route.label.clone()).increment(1);
+            warn!(timeout = ?self.policy.deadline, "request timed out (server.request_timeout_ms)");
+            return refused(Some(route), Refusal::TimedOut);
+        };
+        match outcome {
+            Outcome::Fallback(f)
+                if f.reason == Reason::Overloaded
+                    && self.policy.overload == Overload::Unavailable =>
+            {
+                refused(Some(f.route), Refusal::Overloaded)
+            }
+            Outcome::Fallback(f)
+                if f.reason == Reason::RateLimited
+                    && self.policy.over_limit == OverLimit::TooManyRequests =>
+            {
+                let retry_after_secs = self.policy.rate_limit_retry_after_secs;
+                refused(Some(f.route), Refusal::RateLimited { retry_after_secs })
+            }
+            other => other,
         }
     }
 
-    /// The tiers and the render for an already validated id.
-    pub async fn fetch(&self, route: Arc<Route>, id: Id, opts: Options) -> Outcome {
-        let key = Key::new(&route, &id);
+    /// A local caller (`render`, `warm`): no deadline, and what cannot be served is the default
+    /// image with its reason.
+    pub async fn run(&self, resolution: Resolution, opts: Options) -> Outcome {
+        match resolution {
+            Ok(resolved) => self.fetch(resolved, opts).await,
+            Err(unresolved) => self.unresolved(unresolved),
+        }
+    }
+
+    /// A request that did not resolve: the default image (the matched route's, else the first
+    /// route's), or a refusal of a query no route takes.
+    fn unresolved(&self, unresolved: Unresolved) -> Outcome {
+        match unresolved {
+            Unresolved::UnknownRoute => {
+                fallback(Arc::clone(self.routes.first()), Reason::UnknownRoute)
+            }
+            Unresolved::UnexpectedQuery { route } => refused(route, Refusal::UnexpectedQuery),
+            Unresolved::BadSignature { route } => fallback(route, Reason::BadSignature),
+            Unresolved::BadId { route, reason } => fallback(route, reason),
+        }
+    }
+
+    /// The tiers and the render for a resolved request.
+    async fn fetch(&self, resolved: Resolved, opts: Options) -> Outcome {
+        let Resolved { route, id, client } = resolved;
+        let key = route.key(&id);
         if opts.read_tiers
             && let Some(image) = self.memory.get(&key).await
         {
@@ -182,10 +202,10 @@ impl Pipeline {
                     .clone()
                     .filter(|_| opts.read_tiers || opts.write_store),
                 renderer: Arc::clone(&self.renderer),
-                limit: self.limit.clone(),
+                limit: self.limit.clone().filter(|_| client.is_some()),
             };
             let (route, id, key) = (Arc::clone(&route), id.clone(), key.clone());
-            move || fill(stages, route, id, key, opts)
+            move || fill(stages, route, id, key, client, opts)
         };
         let (mut filled, mut role) = self.flights.run(key.as_str(), work()).await;
         // The flight's leader was over its budget; that says nothing about this client, so
@@ -205,20 +225,11 @@ impl Pipeline {
         }
     }
 
-    /// The default image for a request refused before the tiers (a bad signature).
-    pub fn refuse(&self, path: &str, reason: Reason) -> Outcome {
-        let route = self.routes.matching(path).unwrap_or(self.routes.first());
-        fallback(Arc::clone(route), reason)
-    }
-
     /// Renders a route's sample id without touching any tier (for `check`).
     pub async fn render_sample(&self, route: &Arc<Route>) -> Option<Result<Bytes, RenderError>> {
         let sample = route.config.sample_id.as_deref()?;
-        let id = match self.routes.resolve_id(route, sample) {
-            Ok(id) => id,
-            // `config` already checked the sample against the pattern.
-            Err(_) => return None,
-        };
+        // `config` already checked the sample against the pattern.
+        let id = route.config.ids.check(sample).ok()?;
         Some(self.renderer.render(route, &id).await)
     }
 }
@@ -231,25 +242,24 @@ fn served(
     joined: bool,
     render_time: Option<Duration>,
 ) -> Outcome {
-    Outcome::Served {
+    Outcome::Served(Served {
         route,
         id,
         image,
         tier,
         joined,
         render_time,
-    }
+    })
 }
 
 fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {
     metrics::counter!(m::FALLBACKS, "route" => route.label.clone(), "reason" => reason.code())
         .increment(1);
-    Outcome::Fallback(Fallback {
-        reason,
-        image: route.default_image.clone(),
-        max_age: route.config.fallback_max_age,
-        route,
-    })
+    Outcome::Fallback(Fallback { route, reason })
+}
+
+fn refused(route: Option<Arc<Route>>, refusal: Refusal) -> Outcome {
+    Outcome::Refused(Refused { route, refusal })
 }
 
 /// What one flight works with (cheap clones of the pipeline's parts).
@@ -263,7 +273,14 @@ struct Stages {
 /// The work of one flight: memory again (a flight may have just ended), the store, the
 /// client's render budget, then a render and the store write. Runs as its own task (see
 /// `cache::flight`).
-async fn fill(stages: Stages, route: Arc<Route>, id: Id, key: Key, opts: Options) -> Filled {
+async fn fill(
+    stages: Stages,
+    route: Arc<Route>,
+    id: Id,
+    key: Key,
+    client: Option<std::net::IpAddr>,
+    opts: Options,
+) -> Filled {
     let Stages {
         memory,
         store,
@@ -294,7 +311,7 @@ async fn fill(stages: Stages, route: Arc<Route>, id: Id, key: Key, opts: Options
 
     let route_name = route.label.clone();
     // Only here is it certain that this request costs a render: hits never reach this line.
-    if let (Some(limit), Some(client)) = (&limit, opts.client)
+    if let (Some(limit), Some(client)) = (&limit, client)
         && !limit.allow(client).await
     {
         metrics::counter!(m::RATE_LIMITED, "route" => route_name).increment(1);
@@ -337,7 +354,7 @@ async fn fill(stages: Stages, route: Arc<Route>, id: Id, key: Key, opts: Options
                 &key,
                 image.bytes.clone(),
                 content_type,
-                &route.cache_control(),
+                route.cache_control.to_str().unwrap_or_default(),
             )
             .await
         {
@@ -354,29 +371,34 @@ async fn fill(stages: Stages, route: Arc<Route>, id: Id, key: Key, opts: Options
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::config::{Overrides, load_with_env};
+    use crate::{
+        app::{App, Needs},
+        config::{Overrides, load_with_env},
+    };
 
-    fn limited_pipeline() -> Pipeline {
+    fn limited_app() -> App {
         let env = [
             ("OGFORGE__RATE_LIMIT__RENDERS_PER_MINUTE", "1"),
             ("OGFORGE__RATE_LIMIT__BURST", "1"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
         let config = load_with_env(None, &Overrides::default(), &env).unwrap();
-        Pipeline::build_with_store(&config, false).unwrap()
+        App::build(&config, Needs::NOTHING).unwrap()
     }
 
-    fn from(ip: &str) -> Options {
-        Options {
-            client: Some(ip.parse().unwrap()),
-            ..Options::SERVE
-        }
+    /// `path` resolved for a client at `ip` (the CLI's resolution, with a client set).
+    fn from(app: &App, path: &str, ip: Option<&str>) -> Resolution {
+        app.resolver.path(path).map(|r| Resolved {
+            client: ip.map(|ip| ip.parse().unwrap()),
+            ..r
+        })
     }
 
     fn tier(o: &Outcome) -> Result<Tier, Reason> {
         match o {
-            Outcome::Served { tier, .. } => Ok(*tier),
+            Outcome::Served(s) => Ok(s.tier),
             Outcome::Fallback(f) => Err(f.reason),
+            Outcome::Refused(r) => panic!("refused: {:?}", r.refusal),
         }
     }
 
@@ -385,31 +407,40 @@ mod tests {
     /// flight, `b` joins it before its task runs.)
     #[tokio::test(flavor = "current_thread")]
     async fn a_joiner_is_not_refused_for_its_leaders_budget() {
-        let p = limited_pipeline();
-        let (a, b) = (from("192.0.2.1"), from("192.0.2.2"));
+        let app = limited_app();
+        let p = &app.pipeline;
+        let (a, b) = (Some("192.0.2.1"), Some("192.0.2.2"));
+        let run = |path, ip| p.run(from(&app, path, ip), Options::SERVE);
+        assert_eq!(tier(&run("/11-11-11.jpg", a).await), Ok(Tier::Render));
         assert_eq!(
-            tier(&p.handle_with("/11-11-11.jpg", a).await),
-            Ok(Tier::Render)
-        );
-        assert_eq!(
-            tier(&p.handle_with("/22-22-22.jpg", a).await),
+            tier(&run("/22-22-22.jpg", a).await),
             Err(Reason::RateLimited)
         );
-        let (ra, rb) = tokio::join!(
-            p.handle_with("/33-33-33.jpg", a),
-            p.handle_with("/33-33-33.jpg", b)
-        );
+        let (ra, rb) = tokio::join!(run("/33-33-33.jpg", a), run("/33-33-33.jpg", b));
         assert_eq!(tier(&ra), Err(Reason::RateLimited));
         assert_eq!(tier(&rb), Ok(Tier::Render));
         // Hits are never charged: `a` is over its budget and still gets the cached image.
-        assert_eq!(
-            tier(&p.handle_with("/33-33-33.jpg", a).await),
-            Ok(Tier::Memory)
-        );
+        assert_eq!(tier(&run("/33-33-33.jpg", a).await), Ok(Tier::Memory));
         // The CLI has no client and is never limited.
-        assert_eq!(
-            tier(&p.handle_with("/44-44-44.jpg", Options::SERVE).await),
-            Ok(Tier::Render)
-        );
+        assert_eq!(tier(&run("/44-44-44.jpg", None).await), Ok(Tier::Render));
+    }
+
+    /// Over HTTP the policy turns the same refusal into a 429 with the rate's retry hint.
+    #[tokio::test(flavor = "current_thread")]
+    async fn serve_applies_the_rate_limit_policy() {
+        let app = limited_app();
+        let p = &app.pipeline;
+        let a = Some("192.0.2.1");
+        assert!(matches!(
+            p.serve(from(&app, "/11-11-11.jpg", a)).await,
+            Outcome::Served(_)
+        ));
+        match p.serve(from(&app, "/22-22-22.jpg", a)).await {
+            Outcome::Refused(r) => {
+                assert!(matches!(r.refusal, Refusal::RateLimited { .. }));
+                assert_eq!(r.route.unwrap().config.name, "default");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -7,7 +7,8 @@
 //! hop-by-hop ones (`Set-Cookie` included). Upstream is asked for `Accept-Encoding: identity`; a
 //! gzip/deflate answer anyway is decompressed on the fly. A rewritten body loses its
 //! `Content-Length` (its length changes; it is sent chunked) and its strong `ETag` turns weak.
-//! Ids are validated and URLs built by [`crate::tags`] (the `ogforge-tags` crate).
+//! Ids are validated and URLs built by each route's tag builder in [`crate::route`] (the
+//! `ogforge-tags` crate): the same route table the image service uses.
 
 use std::{
     io::Write,
@@ -26,7 +27,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use lol_html::{element, html_content::ContentType, send};
 
-use crate::tags::TagTable;
+use crate::route::RouteTable;
 
 /// Headers that describe one connection, not the message (RFC 9110 7.6.1): never forwarded.
 const HOP_BY_HOP: &[&str] = &[
@@ -62,11 +63,11 @@ pub struct Proxy {
     /// Base URL of the main site, without a trailing `/`.
     upstream: String,
     param: String,
-    tags: TagTable,
+    routes: Arc<RouteTable>,
 }
 
 impl Proxy {
-    pub fn new(upstream: &str, param: &str, tags: TagTable) -> Result<Self, ProxyError> {
+    pub fn new(upstream: &str, param: &str, routes: Arc<RouteTable>) -> Result<Self, ProxyError> {
         let client = reqwest::Client::builder()
             // Redirects are the browser's business: pass them through as they are.
             .redirect(reqwest::redirect::Policy::none())
@@ -77,7 +78,7 @@ impl Proxy {
             client,
             upstream: upstream.trim_end_matches('/').to_owned(),
             param: param.to_owned(),
-            tags,
+            routes,
         })
     }
 }
@@ -139,7 +140,7 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             weaken_etag(&mut headers);
             let raw = first_param(parts.uri.query(), &p.param);
             let tags_html = p
-                .tags
+                .routes
                 .tags(None, raw.as_deref())
                 .map(|(_, t)| t.to_html())
                 .unwrap_or_default();

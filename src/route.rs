@@ -1,13 +1,21 @@
-//! The route table: which route a request path belongs to, and whether its id is valid.
+//! The one route table: every configured route with what was derived from it at start-up (its
+//! key digest, default image, metric label, header values and main-site tag builder).
 //!
-//! Validation happens here and only here: [`RouteTable::resolve`] hands out an [`Id`] (built only
-//! by the route's `IdRule`), and every later stage takes that type instead of a string.
+//! The image service ([`crate::resolve`]), the tags endpoint and the proxy all read this table,
+//! so a route, its id rule and its URLs are defined once. Matching a path happens here, once per
+//! request ([`RouteTable::find`]); validating the id is [`crate::resolve`]'s job.
 
 use std::sync::Arc;
 
-use ogforge_tags::{Id, IdError};
+use bytes::Bytes;
+use http::HeaderValue;
+use ogforge_tags::{Id, TagRoute, TagRouteError, Tags};
 
-use crate::{cache::Image, config::RouteConfig, fallback::Reason};
+use crate::{
+    cache::Key,
+    config::{ConfigError, RouteConfig},
+    image::{Image, sniff_content_type},
+};
 
 /// A configured route plus what was derived from it at start-up.
 #[derive(Debug)]
@@ -20,16 +28,83 @@ pub struct Route {
     /// The route's name as a metric label, shared so the hot path clones a pointer instead
     /// of allocating the name for every counter.
     pub label: metrics::SharedString,
+    /// The route's `og:image` / `twitter:*` tags under the public URL.
+    pub tags: TagRoute,
+    /// `Cache-Control` of a rendered or stored image, built once.
+    pub cache_control: HeaderValue,
+    /// `Cache-Control` of the default image: short, so a failure heals by itself.
+    pub fallback_cache_control: HeaderValue,
 }
 
-/// Why a path did not resolve to a route and a valid id.
-#[derive(Debug, Clone)]
-pub struct Unresolved {
-    pub reason: Reason,
-    /// The route whose default image stands in (the matching one, else the first).
-    pub route: Arc<Route>,
+impl Route {
+    /// Derives a route from its config: `digest` covers its template, fonts and render options;
+    /// `public_url` is where crawlers reach the images (for the tags). Errors name the key.
+    pub(crate) fn build(
+        config: RouteConfig,
+        digest: String,
+        public_url: &str,
+        origin: &str,
+    ) -> Result<Self, ConfigError> {
+        let data = Bytes::from(config.default_image.data.clone());
+        let content_type = sniff_content_type(&data).ok_or_else(|| {
+            ConfigError::new(
+                origin,
+                format!("{}.default_image", config.key),
+                "not a JPEG, PNG or WebP image",
+            )
+        })?;
+        let tags = tag_route(&config, public_url, content_type).map_err(|e| {
+            let key = match e {
+                TagRouteError::BaseUrl(_) => "server.public_url".to_owned(),
+                TagRouteError::AltText => format!("{}.alt", config.key),
+                _ => format!("{}.path", config.key),
+            };
+            ConfigError::new(origin, key, e)
+        })?;
+        let lifetime = |max_age: u32, s_maxage: u32| {
+            HeaderValue::from_str(&format!("public, max-age={max_age}, s-maxage={s_maxage}"))
+                .map_err(|e| ConfigError::new(origin, format!("{}.max_age", config.key), e))
+        };
+        Ok(Self {
+            cache_control: lifetime(config.max_age, config.s_maxage)?,
+            fallback_cache_control: lifetime(config.fallback_max_age, config.fallback_max_age)?,
+            label: metrics::SharedString::from_shared(Arc::from(config.name.as_str())),
+            default_image: Image::new(data, content_type),
+            tags,
+            digest,
+            config,
+        })
+    }
+
+    /// The storage key of `id` on this route.
+    pub(crate) fn key(&self, id: &Id) -> Key {
+        Key::new(
+            &self.config.name,
+            &self.digest,
+            id,
+            self.config.format.extension(),
+        )
+    }
 }
 
+/// The tag builder of a route. Its default image is the route's path with an empty id, which
+/// the image service answers with that route's default image.
+fn tag_route(
+    c: &RouteConfig,
+    public_url: &str,
+    default_type: &str,
+) -> Result<TagRoute, TagRouteError> {
+    let default_path = format!("{}{}", c.path.prefix(), c.path.suffix());
+    // The image's pixel size, which a device scale multiplies.
+    let px = |v: u32| (v as f32 * c.device_scale).round() as u32;
+    TagRoute::new(public_url, c.path.clone(), c.ids.clone())?
+        .with_size(px(c.width), px(c.height))?
+        .with_alt(&c.alt)?
+        .with_content_type(c.format.content_type())?
+        .with_default_image(&default_path, Some(default_type))
+}
+
+/// Every route, looked up by path (most specific first) or by name (configuration order).
 #[derive(Debug)]
 pub struct RouteTable {
     /// Longest fixed text first, so `/card/{id}.jpg` wins over `/{id}.jpg` for `/card/1.jpg`.
@@ -39,6 +114,7 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
+    /// `routes` must not be empty: `Config` always has one (the embedded one when none is set).
     pub(crate) fn new(routes: Vec<Route>) -> Self {
         let in_order: Vec<Arc<Route>> = routes.into_iter().map(Arc::new).collect();
         let mut by_specificity = in_order.clone();
@@ -59,64 +135,49 @@ impl RouteTable {
         self.in_order.iter().find(|r| r.config.name == name)
     }
 
-    /// The route whose path template matches `path`, whatever its id.
-    pub fn matching(&self, path: &str) -> Option<&Arc<Route>> {
-        self.by_specificity
-            .iter()
-            .find(|r| r.config.path.match_path(path).is_some())
-    }
-
-    /// The route for unknown paths.
+    /// The route for unknown paths: the first configured.
     pub fn first(&self) -> &Arc<Route> {
-        // `Config` always has at least one route (the embedded one when none is configured).
+        // `new` is only called with the routes of a validated `Config`, never none.
         &self.in_order[0]
     }
 
-    /// The route and validated id for a request path.
-    pub fn resolve(&self, path: &str) -> Result<(Arc<Route>, Id), Unresolved> {
-        let Some((route, raw)) = self
-            .by_specificity
+    /// The route whose path template matches `path`, with the raw (unvalidated) id in it.
+    /// The only place a path is matched; a request does it once.
+    pub fn find<'p>(&self, path: &'p str) -> Option<(&Arc<Route>, &'p str)> {
+        #[cfg(test)]
+        test_seam::count();
+        self.by_specificity
             .iter()
             .find_map(|r| r.config.path.match_path(path).map(|raw| (r, raw)))
-        else {
-            return Err(Unresolved {
-                reason: Reason::UnknownRoute,
-                route: Arc::clone(self.first()),
-            });
-        };
-        match route.config.ids.check(raw) {
-            Ok(id) => Ok((Arc::clone(route), id)),
-            Err(e) => Err(Unresolved {
-                reason: match e {
-                    IdError::TooLong(_) => Reason::IdTooLong,
-                    IdError::Empty | IdError::NoMatch => Reason::InvalidId,
-                },
-                route: Arc::clone(route),
-            }),
-        }
     }
 
-    /// Resolves a bare id against a named route (for `warm` lists of ids).
-    pub fn resolve_id(&self, route: &Arc<Route>, raw: &str) -> Result<Id, Reason> {
-        route.config.ids.check(raw).map_err(|e| match e {
-            IdError::TooLong(_) => Reason::IdTooLong,
-            IdError::Empty | IdError::NoMatch => Reason::InvalidId,
-        })
+    /// The tags for a raw value on the named route (the first when `name` is `None`); `None`
+    /// when no route has that name.
+    pub fn tags(&self, name: Option<&str>, raw: Option<&str>) -> Option<(&Arc<Route>, Tags)> {
+        let route = match name {
+            None => self.first(),
+            Some(n) => self.by_name(n)?,
+        };
+        Some((route, route.tags.tags(raw)))
     }
 }
 
-impl Route {
-    /// `Cache-Control` of a rendered or stored image of this route.
-    pub fn cache_control(&self) -> String {
-        format!(
-            "public, max-age={}, s-maxage={}",
-            self.config.max_age, self.config.s_maxage
-        )
+/// Counts [`RouteTable::find`] calls on this thread, so a test can show that a request is
+/// matched once.
+#[cfg(test)]
+pub(crate) mod test_seam {
+    use std::cell::Cell;
+
+    thread_local! {
+        static FINDS: Cell<usize> = const { Cell::new(0) };
     }
 
-    /// `Cache-Control` of this route's default image: short, so a failure heals by itself.
-    pub fn fallback_cache_control(&self) -> String {
-        let age = self.config.fallback_max_age;
-        format!("public, max-age={age}, s-maxage={age}")
+    pub(super) fn count() {
+        FINDS.with(|c| c.set(c.get() + 1));
+    }
+
+    /// Route lookups on this thread so far.
+    pub(crate) fn finds() -> usize {
+        FINDS.with(Cell::get)
     }
 }

@@ -4,8 +4,6 @@ use std::fmt;
 
 use ogforge_tags::Id;
 
-use crate::route::Route;
-
 /// `{route}/{digest}/{id}.{ext}`: the digest covers the template, fonts and render options, so
 /// a change to any of them moves the route's images to new keys by itself. The id is
 /// validated and the route name and digest are `[A-Za-z0-9_-]`, so a key never holds `..`,
@@ -14,14 +12,10 @@ use crate::route::Route;
 pub(crate) struct Key(String);
 
 impl Key {
-    pub(crate) fn new(route: &Route, id: &Id) -> Self {
-        Self(format!(
-            "{}/{}/{}.{}",
-            route.config.name,
-            route.digest,
-            id.as_str(),
-            route.config.format.extension()
-        ))
+    /// The key of `id` on the route named `route` whose digest is `digest`; `ext` is the
+    /// format's extension. Called by `route::Route::key`, which knows all four.
+    pub(crate) fn new(route: &str, digest: &str, id: &Id, ext: &str) -> Self {
+        Self(format!("{route}/{digest}/{}.{ext}", id.as_str()))
     }
 
     pub(crate) fn as_str(&self) -> &str {

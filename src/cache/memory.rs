@@ -2,7 +2,8 @@
 
 use moka::future::Cache;
 
-use super::{Image, key::Key};
+use super::key::Key;
+use crate::image::Image;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Memory {

@@ -7,9 +7,6 @@ pub(crate) mod key;
 pub(crate) mod memory;
 pub(crate) mod store;
 
-use bytes::Bytes;
-use sha2::{Digest, Sha256};
-
 pub(crate) use key::Key;
 pub(crate) use memory::Memory;
 pub(crate) use store::Store;
@@ -28,28 +25,6 @@ impl Tier {
             Self::Memory => "memory",
             Self::Store => "store",
             Self::Render => "render",
-        }
-    }
-}
-
-/// An encoded image with what a response needs. Cloning shares the bytes.
-#[derive(Debug, Clone)]
-pub struct Image {
-    pub bytes: Bytes,
-    /// A strong validator: a digest of the bytes, so equal bytes give equal ETags on every
-    /// replica and after every restart.
-    pub etag: String,
-    pub content_type: &'static str,
-}
-
-impl Image {
-    pub(crate) fn new(bytes: Bytes, content_type: &'static str) -> Self {
-        let digest = Sha256::digest(&bytes);
-        let etag = format!("\"{}\"", hex::encode(&digest[..16]));
-        Self {
-            bytes,
-            etag,
-            content_type,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::Common;
-use crate::pipeline::Pipeline;
+use crate::app::{App, Needs};
 
 #[derive(Debug, Args)]
 pub(super) struct CheckArgs {
@@ -17,11 +17,11 @@ pub(super) struct CheckArgs {
 
 pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = args.common.load(None)?;
-    let pipeline = Pipeline::build(&config)?;
+    let app = App::build(&config, Needs::LOCAL)?;
     let mut failed = 0usize;
-    for route in pipeline.routes().routes() {
+    for route in app.routes.routes() {
         let c = &route.config;
-        match pipeline.render_sample(route).await {
+        match app.pipeline.render_sample(route).await {
             None => println!("{} {}: ok (no sample_id to render)", c.name, c.path),
             Some(Ok(bytes)) => println!(
                 "{} {}: ok, sample {:?} rendered ({} bytes {})",
@@ -52,8 +52,8 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     println!(
         "{}: ok ({} routes, store {})",
         config.origin,
-        pipeline.routes().routes().len(),
-        pipeline.store().map_or("none", |s| s.display.as_str())
+        app.routes.routes().len(),
+        app.pipeline.store().map_or("none", |s| s.display.as_str())
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -13,9 +13,9 @@ use tracing::info;
 
 use super::{Common, serve::shutdown_signal};
 use crate::{
+    app::{App, Needs},
     config::Overrides,
     proxy::{self, Proxy},
-    tags::TagTable,
 };
 
 #[derive(Debug, Args)]
@@ -40,10 +40,14 @@ pub(super) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
         "proxy.upstream: not set; pass --upstream URL, set [proxy] upstream or OGFORGE__PROXY__UPSTREAM",
     )?;
     let listen = config.proxy.listen;
-    let public_url = (config.server.public_url.clone())
-        .unwrap_or_else(|| format!("http://{}", config.server.listen));
-    let tags = TagTable::build(&config.routes, &public_url, &config.origin)?;
-    let proxy = Arc::new(Proxy::new(&upstream, &config.proxy.param, tags)?);
+    // The same route table as the image service; image URLs under `server.public_url`, else
+    // `http://` + `server.listen`.
+    let app = App::build(&config, Needs::NOTHING)?;
+    let proxy = Arc::new(Proxy::new(
+        &upstream,
+        &config.proxy.param,
+        Arc::clone(&app.routes),
+    )?);
 
     let listener = TcpListener::bind(listen)
         .await

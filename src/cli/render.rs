@@ -7,7 +7,11 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Common;
-use crate::pipeline::{Options, Outcome, Pipeline};
+use crate::{
+    app::{App, Needs},
+    outcome::Outcome,
+    pipeline::Options,
+};
 
 #[derive(Debug, Args)]
 pub(super) struct RenderArgs {
@@ -25,14 +29,20 @@ pub(super) struct RenderArgs {
 
 pub(super) async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
     let config = args.common.load(None)?;
-    let pipeline = Pipeline::build_with_store(&config, !args.no_store)?;
+    let needs = if args.no_store {
+        Needs::NOTHING
+    } else {
+        Needs::LOCAL
+    };
+    let app = App::build(&config, needs)?;
     let opts = Options {
         read_tiers: false,
         write_store: !args.no_store,
-        client: None,
     };
-    match pipeline.handle_with(&args.path, opts).await {
-        Outcome::Served { image, .. } => {
+    let resolution = app.resolver.path(&args.path);
+    match app.pipeline.run(resolution, opts).await {
+        Outcome::Served(served) => {
+            let image = served.image;
             if args.output.as_os_str() == "-" {
                 use std::io::Write;
                 std::io::stdout()
@@ -63,5 +73,6 @@ pub(super) async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
                 f.reason.code()
             )
         }
+        Outcome::Refused(r) => anyhow::bail!("{}: no image ({})", args.path, r.refusal.text()),
     }
 }

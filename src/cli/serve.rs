@@ -1,4 +1,4 @@
-//! `ogforge serve`: build the pipeline, bind the public and admin listeners, stop gracefully
+//! `ogforge serve`: build the app, bind the public and admin listeners, stop gracefully
 //! on Ctrl-C or SIGTERM.
 
 use std::{net::SocketAddr, process::ExitCode, sync::Arc};
@@ -10,9 +10,8 @@ use tracing::{info, warn};
 
 use super::Common;
 use crate::{
-    http::{self, AppState, Limits},
-    pipeline::Pipeline,
-    tags::TagTable,
+    app::{App, Needs},
+    http,
 };
 
 #[derive(Debug, Args)]
@@ -25,46 +24,26 @@ pub(super) struct ServeArgs {
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = args.common.load(args.listen.clone())?;
-    let metrics = crate::metrics::prometheus_builder()
-        .and_then(|b| b.install_recorder())
-        .ok();
-    crate::metrics::describe();
-    let pipeline = Arc::new(Pipeline::build(&config)?);
-    // Chromium starts in the background; the first browser render waits for it if need be.
-    let warming = Arc::clone(&pipeline);
-    tokio::spawn(async move {
-        if let Err(e) = warming.warm_up().await {
-            warn!(error = %e, "could not start the browser renderer; browser routes will retry");
-        }
-    });
+    let mut config = args.common.load(args.listen.clone())?;
+    let metrics = crate::metrics::install();
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
     let local = listener.local_addr()?;
-    // Without `server.public_url`, the address actually bound (port 0 resolved), never a Host.
-    let public_url =
-        (config.server.public_url.clone()).unwrap_or_else(|| format!("http://{local}"));
-    let tags = TagTable::build(&config.routes, &public_url, &config.origin)?;
-    let signing_keys = if config.routes.iter().any(|r| r.signed) {
-        crate::signing::Keys::from_process_env(&config.server.signing_keys_env)
-            .context("server.signing_keys_env: a route has signed = true")?
-    } else {
-        crate::signing::Keys::default()
-    };
-    let state = AppState {
-        pipeline,
-        limits: Arc::new(Limits {
-            overload: config.render.overload,
-            over_limit: config.rate_limit.over_limit,
-            rate_limit_retry_after_secs: crate::ratelimit::RenderLimit::retry_after_secs(
-                &config.rate_limit,
-            ),
-            signing_keys,
-            ..Limits::from(&config.server)
-        }),
-        tags: Arc::new(tags),
-    };
+    // Without `server.public_url`, the tags name the address actually bound (port 0 resolved),
+    // never a request's Host.
+    config
+        .server
+        .public_url
+        .get_or_insert_with(|| format!("http://{local}"));
+    let app = Arc::new(App::build(&config, Needs::SERVE)?);
+    // Chromium starts in the background; the first browser render waits for it if need be.
+    let warming = Arc::clone(&app);
+    tokio::spawn(async move {
+        if let Err(e) = warming.pipeline.warm_up().await {
+            warn!(error = %e, "could not start the browser renderer; browser routes will retry");
+        }
+    });
     if let Some(admin) = config.server.admin_listen {
         let admin_listener = TcpListener::bind(admin)
             .await
@@ -72,18 +51,14 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let admin_addr = admin_listener.local_addr()?;
         info!(addr = %admin_addr, "admin listener (healthz, readyz, metrics)");
         println!("admin listening on http://{admin_addr}");
-        let router = http::admin_router(state.clone(), metrics);
+        let router = http::admin_router(Arc::clone(&app), metrics);
         tokio::spawn(async move {
             let _ = axum::serve(admin_listener, router)
                 .with_graceful_shutdown(shutdown_signal())
                 .await;
         });
     }
-    let routes: Vec<String> = state
-        .pipeline
-        .routes()
-        .routes()
-        .iter()
+    let routes: Vec<String> = (app.routes.routes().iter())
         .map(|r| r.config.path.to_string())
         .collect();
     info!(addr = %local, routes = ?routes, store = %config.store.url, "ogforge listening");
@@ -94,12 +69,12 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // and its store write lands whole), but only for `server.shutdown_timeout`.
     let signalled = Arc::new(tokio::sync::Notify::new());
     let notify = Arc::clone(&signalled);
-    let pipeline = Arc::clone(&state.pipeline);
     let server = std::future::IntoFuture::into_future(
         // The peer address reaches the handlers (`ConnectInfo`) for the render rate limit.
         axum::serve(
             listener,
-            http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+            http::router(Arc::clone(&app), &config.server)
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -116,7 +91,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         } => warn!(?deadline, "shutdown deadline passed; exiting with requests still open"),
     }
     // No Chromium outlives ogforge, whichever way the wait above ended.
-    pipeline.shutdown().await;
+    app.pipeline.shutdown().await;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -19,9 +19,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Common;
 use crate::{
+    app::{App, Needs},
     cache::Tier,
-    fallback::Reason,
-    pipeline::{Options, Outcome, Pipeline},
+    outcome::Outcome,
+    pipeline::Options,
+    reason::Reason,
 };
 
 #[derive(Debug, Args)]
@@ -58,14 +60,11 @@ pub(super) async fn run(args: WarmArgs) -> anyhow::Result<ExitCode> {
     // warm is its own pipeline's only client: every one of its fetches may wait for a render
     // slot, so none is refused as overloaded however high --concurrency is.
     config.render.queue = config.render.queue.max(concurrency);
-    let pipeline = Arc::new(Pipeline::build(&config)?);
+    let app = Arc::new(App::build(&config, Needs::LOCAL)?);
     let route = match &args.route {
-        Some(name) => pipeline
-            .routes()
-            .by_name(name)
-            .cloned()
+        Some(name) => (app.routes.by_name(name).cloned())
             .with_context(|| format!("--route: no route named {name:?}"))?,
-        None => Arc::clone(pipeline.routes().first()),
+        None => Arc::clone(app.routes.first()),
     };
     let entries = read_entries(&args.from)?;
 
@@ -83,20 +82,17 @@ pub(super) async fn run(args: WarmArgs) -> anyhow::Result<ExitCode> {
 
     let results: Vec<(String, Result_, Option<Reason>)> =
         futures::stream::iter(entries.into_iter().map(|entry| {
-            let pipeline = Arc::clone(&pipeline);
+            let app = Arc::clone(&app);
             let route = Arc::clone(&route);
             async move {
-                let outcome = if entry.starts_with('/') {
-                    pipeline.handle_with(&entry, Options::SERVE).await
+                let resolution = if entry.starts_with('/') {
+                    app.resolver.path(&entry)
                 } else {
-                    match pipeline.routes().resolve_id(&route, &entry) {
-                        Ok(id) => pipeline.fetch(route, id, Options::SERVE).await,
-                        Err(reason) => return (entry, Result_::Invalid, Some(reason)),
-                    }
+                    app.resolver.id(&route, &entry)
                 };
-                match outcome {
-                    Outcome::Served { tier, .. } => {
-                        let r = if tier == Tier::Render {
+                match app.pipeline.run(resolution, Options::SERVE).await {
+                    Outcome::Served(served) => {
+                        let r = if served.tier == Tier::Render {
                             Result_::Rendered
                         } else {
                             Result_::Stored
@@ -107,6 +103,8 @@ pub(super) async fn run(args: WarmArgs) -> anyhow::Result<ExitCode> {
                         (entry, Result_::Invalid, Some(f.reason))
                     }
                     Outcome::Fallback(f) => (entry, Result_::Failed, Some(f.reason)),
+                    // A local caller gets no refusals (no query, signature or client).
+                    Outcome::Refused(_) => (entry, Result_::Failed, None),
                 }
             }
         }))

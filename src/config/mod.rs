@@ -22,7 +22,7 @@ use std::{
 
 use ogforge_tags::{IdRule, PathTemplate};
 
-use crate::encode::Format;
+use crate::image::Format;
 
 pub use limits::{OverLimit, RateLimitConfig, RenderRate};
 pub(crate) use raw::RawConfig;
@@ -678,7 +678,7 @@ fn validate_route(
                     &format!("cannot read {}: {e}", file.display()),
                 )
             })?;
-            if crate::encode::sniff_content_type(&data).is_none() {
+            if crate::image::sniff_content_type(&data).is_none() {
                 return Err(err(
                     "default_image",
                     &format!("{} is not a JPEG, PNG or WebP image", file.display()),

@@ -15,61 +15,9 @@
 //!   Paeth-filtered `fdeflate`, which suits photographs.
 //! - WebP: takumi's libwebp encoder.
 
-use std::str::FromStr;
-
 use takumi::prelude::{Bitmap, OutputFormat, Quality};
 
-/// Output formats a route can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Format {
-    Jpeg,
-    Png,
-    Webp,
-}
-
-impl Format {
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Self::Jpeg => "image/jpeg",
-            Self::Png => "image/png",
-            Self::Webp => "image/webp",
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            Self::Jpeg => "jpg",
-            Self::Png => "png",
-            Self::Webp => "webp",
-        }
-    }
-
-    /// Whether a path suffix such as `.jpeg` suits this format.
-    pub(crate) fn matches_extension(self, suffix: &str) -> bool {
-        let Some((_, ext)) = suffix.rsplit_once('.') else {
-            // A suffix without a dot (e.g. `/{id}` or `/{id}/card`) names no format.
-            return true;
-        };
-        let ext = ext.to_ascii_lowercase();
-        match self {
-            Self::Jpeg => ext == "jpg" || ext == "jpeg",
-            Self::Png => ext == "png",
-            Self::Webp => ext == "webp",
-        }
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "jpeg" | "jpg" => Ok(Self::Jpeg),
-            "png" => Ok(Self::Png),
-            "webp" => Ok(Self::Webp),
-            other => Err(format!("{other:?} is not one of jpeg, png, webp")),
-        }
-    }
-}
+use crate::image::Format;
 
 /// Why an image could not be encoded.
 #[derive(Debug, thiserror::Error)]
@@ -122,23 +70,11 @@ const JPEG_STRIP_ROWS: usize = 64;
 mod jpeg;
 mod png_fast;
 
-/// The content type of an encoded image, from its magic bytes.
-pub(crate) fn sniff_content_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::image::sniff_content_type;
 
     fn bitmap() -> Bitmap {
         let data = (0..64 * 32)

@@ -27,7 +27,7 @@ pub(super) fn router(app: AppState, metrics: Option<PrometheusHandle>) -> Router
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {
-    match s.app.pipeline.store() {
+    match s.app.app.pipeline.store() {
         Some(store) => match store.ping().await {
             Ok(()) => (StatusCode::OK, "ready\n").into_response(),
             Err(e) => {

@@ -1,196 +1,213 @@
-//! An [`Outcome`] as an HTTP response: lifetimes, validators, which tier served it and why a
-//! default image stands in.
+//! An [`Outcome`] as an HTTP response, in one [`IntoResponse`]: the only way an image request
+//! (or a request the guard refused) is answered.
 //!
-//! - `Cache-Control`: the route's lifetimes for an image, its short fallback lifetime otherwise.
+//! - `Cache-Control`: the route's lifetimes for an image, its short fallback lifetime for the
+//!   default image (both built once per route), `no-store` for a refusal.
 //! - `ETag` (strong, a digest of the bytes) and `If-None-Match` -> 304.
 //! - `Cache-Status` (RFC 9211) names the tier: `hit; detail=memory|store`, `fwd=miss; stored`
 //!   for a fresh render, `fwd=uri-miss` or `fwd=miss` with the reason for a default image.
 //! - `X-Ogforge-Tier` says the same in one word; `X-Ogforge-Fallback` gives the reason code.
-//! - A miss refused by a full render queue is 503 with `Retry-After` when `render.overload` is
-//!   `unavailable` ([`overloaded`]); otherwise it is an ordinary default image.
-//! - A miss refused by its client's render budget is 429 with `Retry-After` when
-//!   `rate_limit.over_limit` is `too-many-requests` ([`rate_limited`]); otherwise likewise.
+//! - A refused miss (full render queue, client over its render budget) is a refusal with
+//!   `Retry-After`, and the tier and reason headers a default image would have.
+//!
+//! Every response carries an [`Observed`] extension: what the observe layer counts and logs.
 
 use axum::{
     body::Body,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    response::Response,
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
 };
 
+use super::observe::Observed;
 use crate::{
     cache::Tier,
-    config::{OverLimit, Overload},
-    fallback::Reason,
-    metrics as m,
-    pipeline::Outcome,
+    image::Image,
+    outcome::{Fallback, Outcome, Refusal, Refused, Served},
 };
 
-pub(crate) const TIER_HEADER: &str = "x-ogforge-tier";
-pub(crate) const FALLBACK_HEADER: &str = "x-ogforge-fallback";
-/// Seconds a refused client should wait: renders take milliseconds, so the queue has moved on
-/// by then, and crawlers honour it instead of hammering at once.
-const RETRY_AFTER_SECS: &str = "1";
+const TIER_HEADER: HeaderName = HeaderName::from_static("x-ogforge-tier");
+const FALLBACK_HEADER: HeaderName = HeaderName::from_static("x-ogforge-fallback");
+const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
 
-/// The 503 for a miss the render queue refused, when `render.overload` asks for one.
-pub(super) fn overloaded(outcome: &Outcome, mode: Overload) -> Option<Response> {
-    let Outcome::Fallback(f) = outcome else {
-        return None;
-    };
-    if f.reason != Reason::Overloaded || mode != Overload::Unavailable {
-        return None;
-    }
-    Some(refused_miss(
-        outcome,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "overloaded: retry later",
-        HeaderValue::from_static(RETRY_AFTER_SECS),
-    ))
+/// An outcome and what of the request decides its response.
+#[derive(Debug)]
+pub(super) struct Reply {
+    outcome: Outcome,
+    asked: Asked,
 }
 
-/// The 429 for a miss over its client's render budget, when `rate_limit.over_limit` asks
-/// for one.
-pub(super) fn rate_limited(
-    outcome: &Outcome,
-    mode: OverLimit,
-    retry_after_secs: u64,
-) -> Option<Response> {
-    let Outcome::Fallback(f) = outcome else {
-        return None;
-    };
-    if f.reason != Reason::RateLimited || mode != OverLimit::TooManyRequests {
-        return None;
-    }
-    Some(refused_miss(
-        outcome,
-        StatusCode::TOO_MANY_REQUESTS,
-        "too many renders from this client: retry later",
-        HeaderValue::from(retry_after_secs),
-    ))
+/// What of the request shapes an image response: `HEAD`, `If-None-Match`.
+#[derive(Debug, Default)]
+struct Asked {
+    head: bool,
+    if_none_match: Option<HeaderValue>,
 }
 
-/// A refusal like the guard's (`no-store`: the next try may well render), plus when to retry
-/// and which tier and reason, as on a default image.
-fn refused_miss(
-    outcome: &Outcome,
-    status: StatusCode,
-    text: &'static str,
-    retry_after: HeaderValue,
-) -> Response {
-    let (route, code) = match outcome {
-        Outcome::Fallback(f) => (f.route.label.clone(), f.reason.code()),
-        Outcome::Served { route, .. } => (route.label.clone(), ""),
-    };
-    metrics::counter!(
-        m::HTTP_REQUESTS,
-        "route" => route,
-        "status" => status_label(status),
-        "tier" => "fallback",
-    )
-    .increment(1);
-    let mut response = refusal(status, text);
-    let h = response.headers_mut();
-    h.insert(header::RETRY_AFTER, retry_after);
-    if let Ok(v) = HeaderValue::from_str(&format!("ogforge; fwd=miss; detail={code}")) {
-        h.insert(header::HeaderName::from_static("cache-status"), v);
+impl Reply {
+    pub(super) fn new(outcome: Outcome, method: &Method, headers: &HeaderMap) -> Self {
+        Self {
+            outcome,
+            asked: Asked {
+                head: method == Method::HEAD,
+                if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            },
+        }
     }
-    h.insert(
-        header::HeaderName::from_static(TIER_HEADER),
-        HeaderValue::from_static("fallback"),
+
+    /// A refusal before any route was matched (the guard's).
+    pub(super) fn refused(refusal: Refusal) -> Self {
+        Self {
+            outcome: Outcome::Refused(Refused {
+                route: None,
+                refusal,
+            }),
+            asked: Asked::default(),
+        }
+    }
+}
+
+impl Asked {
+    fn not_modified(&self, image: &Image) -> bool {
+        self.if_none_match
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| etag_matches(v, image.etag.to_str().unwrap_or_default()))
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        match self.outcome {
+            Outcome::Served(s) => served(&self.asked, s),
+            Outcome::Fallback(f) => fallback(&self.asked, f),
+            Outcome::Refused(r) => refused(r),
+        }
+    }
+}
+
+fn served(asked: &Asked, s: Served) -> Response {
+    let cache_status = match (s.tier, s.joined) {
+        (Tier::Memory, _) => "ogforge; hit; detail=memory",
+        (Tier::Store, false) => "ogforge; hit; detail=store",
+        (Tier::Store, true) => "ogforge; hit; detail=store; collapsed",
+        (Tier::Render, false) => "ogforge; fwd=miss; stored",
+        (Tier::Render, true) => "ogforge; fwd=miss; stored; collapsed",
+    };
+    let mut r = image_response(
+        asked,
+        &s.image,
+        s.route.cache_control.clone(),
+        HeaderValue::from_static(cache_status),
+        s.tier.as_str(),
     );
-    if let Ok(v) = HeaderValue::from_str(code) {
-        h.insert(header::HeaderName::from_static(FALLBACK_HEADER), v);
-    }
-    response
+    r.extensions_mut().insert(Observed {
+        tier: Some(s.tier.as_str()),
+        render_ms: s.render_time.map(|t| t.as_millis() as u64),
+        fallback: None,
+        id: Some(s.id),
+        route: Some(s.route),
+    });
+    r
 }
 
-pub(super) fn respond(outcome: &Outcome, method: &Method, req: &HeaderMap) -> Response {
-    let (route, image, cache_control, cache_status, tier, reason) = match outcome {
-        Outcome::Served {
-            route,
-            image,
-            tier,
-            joined,
-            ..
-        } => {
-            let status = match (tier, joined) {
-                (Tier::Memory, _) => "ogforge; hit; detail=memory".to_owned(),
-                (Tier::Store, false) => "ogforge; hit; detail=store".to_owned(),
-                (Tier::Store, true) => "ogforge; hit; detail=store; collapsed".to_owned(),
-                (Tier::Render, false) => "ogforge; fwd=miss; stored".to_owned(),
-                (Tier::Render, true) => "ogforge; fwd=miss; stored; collapsed".to_owned(),
-            };
-            (
-                route,
-                image,
-                route.cache_control(),
-                status,
-                tier.as_str(),
-                None,
-            )
-        }
-        Outcome::Fallback(f) => {
-            let fwd = if f.reason.is_client_error() {
-                "uri-miss"
-            } else {
-                "miss"
-            };
-            (
-                &f.route,
-                &f.image,
-                f.route.fallback_cache_control(),
-                format!("ogforge; fwd={fwd}; detail={}", f.reason.code()),
-                "fallback",
-                Some(f.reason.code()),
-            )
-        }
-    };
-
-    let not_modified = req
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| etag_matches(v, &image.etag));
-    let status = if not_modified {
-        StatusCode::NOT_MODIFIED
+fn fallback(asked: &Asked, f: Fallback) -> Response {
+    let code = f.reason.code();
+    let fwd = if f.reason.is_client_error() {
+        "uri-miss"
     } else {
-        StatusCode::OK
+        "miss"
     };
-    metrics::counter!(
-        m::HTTP_REQUESTS,
-        "route" => route.label.clone(),
-        "status" => status_label(status),
-        "tier" => tier,
-    )
-    .increment(1);
+    let cache_status = HeaderValue::from_str(&format!("ogforge; fwd={fwd}; detail={code}"))
+        .unwrap_or(HeaderValue::from_static("ogforge; fwd=miss"));
+    let mut r = image_response(
+        asked,
+        &f.route.default_image,
+        f.route.fallback_cache_control.clone(),
+        cache_status,
+        "fallback",
+    );
+    r.headers_mut()
+        .insert(FALLBACK_HEADER, HeaderValue::from_static(code));
+    r.extensions_mut().insert(Observed {
+        tier: Some("fallback"),
+        render_ms: None,
+        fallback: Some(code),
+        id: None,
+        route: Some(f.route),
+    });
+    r
+}
 
-    let body = if not_modified || method == Method::HEAD {
+/// 200 (or 304) with the image, its validators and where it came from.
+fn image_response(
+    asked: &Asked,
+    image: &Image,
+    cache_control: HeaderValue,
+    cache_status: HeaderValue,
+    tier: &'static str,
+) -> Response {
+    let not_modified = asked.not_modified(image);
+    let body = if not_modified || asked.head {
         Body::empty()
     } else {
         Body::from(image.bytes.clone())
     };
-    let mut response = Response::new(body);
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    let mut put = |name: header::HeaderName, value: &str| {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name, v);
-        }
-    };
-    put(header::CACHE_CONTROL, &cache_control);
-    put(header::ETAG, &image.etag);
-    put(
-        header::HeaderName::from_static("cache-status"),
-        &cache_status,
-    );
-    put(header::HeaderName::from_static(TIER_HEADER), tier);
-    if let Some(reason) = reason {
-        put(header::HeaderName::from_static(FALLBACK_HEADER), reason);
+    let mut r = Response::new(body);
+    if not_modified {
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
     }
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, cache_control);
+    h.insert(header::ETAG, image.etag.clone());
+    h.insert(CACHE_STATUS, cache_status);
+    h.insert(TIER_HEADER, HeaderValue::from_static(tier));
     if !not_modified {
-        put(header::CONTENT_TYPE, image.content_type);
-        put(header::CONTENT_LENGTH, &image.bytes.len().to_string());
-        put(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(image.content_type),
+        );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(image.bytes.len()));
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
     }
-    response
+    r
+}
+
+/// A short plain-text refusal that is never cached and never echoes the request; a refused
+/// miss also says when to retry, and which tier and reason, as a default image would.
+fn refused(refused: Refused) -> Response {
+    let refusal = refused.refusal;
+    let mut r = Response::new(Body::from(format!("{}\n", refusal.text())));
+    *r.status_mut() = refusal.status();
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if refusal == Refusal::MethodNotAllowed {
+        h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    let miss = refusal.refused_miss();
+    if let Some((reason, retry_after)) = miss {
+        let code = reason.code();
+        h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        if let Ok(v) = HeaderValue::from_str(&format!("ogforge; fwd=miss; detail={code}")) {
+            h.insert(CACHE_STATUS, v);
+        }
+        h.insert(TIER_HEADER, HeaderValue::from_static("fallback"));
+        h.insert(FALLBACK_HEADER, HeaderValue::from_static(code));
+    }
+    r.extensions_mut().insert(Observed {
+        tier: miss.map(|_| "fallback"),
+        render_ms: None,
+        fallback: miss.map(|(reason, _)| reason.code()),
+        id: None,
+        route: refused.route,
+    });
+    r
 }
 
 /// `If-None-Match` is `*` or a list of entity tags; weak comparison, as RFC 9110 asks for it.
@@ -200,33 +217,6 @@ fn etag_matches(header: &str, etag: &str) -> bool {
         .split(',')
         .map(str::trim)
         .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == ours)
-}
-
-/// A short plain-text refusal that is never cached and never echoes the request.
-pub(super) fn refusal(status: StatusCode, reason: &'static str) -> Response {
-    let mut r = Response::new(Body::from(format!("{reason}\n")));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        h.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-    }
-    r
-}
-
-/// The `status` label: the statuses an image response has, without an allocation.
-pub(super) fn status_label(status: StatusCode) -> metrics::SharedString {
-    match status {
-        StatusCode::OK => metrics::SharedString::const_str("200"),
-        StatusCode::NOT_MODIFIED => metrics::SharedString::const_str("304"),
-        StatusCode::TOO_MANY_REQUESTS => metrics::SharedString::const_str("429"),
-        StatusCode::SERVICE_UNAVAILABLE => metrics::SharedString::const_str("503"),
-        other => metrics::SharedString::from_owned(other.as_str().to_owned()),
-    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //!
 //! `route` is optional (the first route); `id` is the raw, untrusted value, validated by the
 //! `ogforge-tags` crate (missing or invalid -> the default image's URL, never the value). JSON
-//! unless `format=html` or the `Accept` header asks for `text/html`. This path is exempt from the
-//! guard's query-string rule (its parameters are its input), not from the method, body or URI
-//! rules.
+//! unless `format=html` or the `Accept` header asks for `text/html`. The guard's method, body
+//! and URI rules apply; the query allow-list of image routes does not (its parameters are its
+//! input). The tags come from the same route table as the images (`crate::route`).
 
 use axum::{
     extract::State,
@@ -38,7 +38,7 @@ pub(super) async fn handle(
             _ => {}
         }
     }
-    let Some((name, tags)) = state.tags.tags(route.as_deref(), id.as_deref()) else {
+    let Some((route, tags)) = state.app.routes.tags(route.as_deref(), id.as_deref()) else {
         return plain(StatusCode::NOT_FOUND, "unknown route\n");
     };
     let html = match format.as_deref() {
@@ -53,7 +53,7 @@ pub(super) async fn handle(
     let (content_type, body) = if html {
         ("text/html; charset=utf-8", tags.to_html())
     } else {
-        ("application/json", json(name, &tags))
+        ("application/json", json(&route.config.name, &tags))
     };
     let mut r = (StatusCode::OK, body).into_response();
     let h = r.headers_mut();

@@ -30,9 +30,9 @@ use tokio::sync::Semaphore;
 use crate::{
     config::{BrowserConfig, Engine},
     encode::{self, EncodeError},
-    fallback::Reason,
     fonts::FontSet,
     metrics as m,
+    reason::Reason,
     route::Route,
     template::{TemplateError, Templates},
 };

@@ -95,3 +95,43 @@ async fn json_logs_carry_request_id_route_id_tier_status_and_render_ms_but_no_si
     assert!(!log.contains(&sig), "the signature was logged:\n{log}");
     assert!(!log.contains(KEY), "the signing key was logged");
 }
+
+/// Issue 10: refusals of the edge guard (405, 414) and of resolution (400) are counted in
+/// `ogforge_http_requests_total` and each gets its access line, like every other response.
+#[tokio::test]
+async fn guard_refusals_are_counted_and_access_logged() {
+    let w = Workdir::new();
+    w.config("[store]\nurl = \"data\"\n");
+    let s = w.serve_with(&["--log-format", "json"], &[]);
+    let post = send(client().post(s.url("/12-34-10.jpg"))).await;
+    assert_eq!(post.status, 405);
+    let long = send(client().get(s.url(&format!("/{}.jpg", "1".repeat(3000))))).await;
+    assert_eq!(long.status, 414);
+    let query = send(client().get(s.url("/12-34-10.jpg?utm=1"))).await;
+    assert_eq!(query.status, 400);
+    let counted = |route: &'static str, status: &'static str| {
+        let s = &s;
+        async move {
+            s.metric(
+                "ogforge_http_requests_total",
+                &[("route", route), ("status", status), ("tier", "none")],
+            )
+            .await
+        }
+    };
+    assert_eq!(counted("none", "405").await, 1.0);
+    assert_eq!(counted("none", "414").await, 1.0);
+    // The query is checked once the route is known, so the count names it.
+    assert_eq!(counted("default", "400").await, 1.0);
+    let ids = [request_id(&post), request_id(&long), request_id(&query)];
+
+    let log = s.stop();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    for (id, status) in ids.iter().zip([405, 414, 400]) {
+        assert_eq!(access_line(&lines, id)["status"], status);
+    }
+    assert_eq!(access_line(&lines, &ids[2])["route"], "default");
+}

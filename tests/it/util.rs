@@ -4,7 +4,6 @@
 //! External programs come from the environment that `scripts/test.sh` sets (`OGFORGE_S3S_FS`,
 //! `OGFORGE_CHROMIUM`, `OGFORGE_NGINX`); a missing one fails the test with a message naming the
 //! command to run, so nothing is ever skipped silently.
-#![allow(dead_code)]
 
 use std::{
     io::{BufRead, BufReader},
@@ -16,7 +15,6 @@ use std::{
 };
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ogforge");
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// The path of an external program the tests need, from `var`, or a clear failure.
 pub fn tool(var: &str, what: &str) -> PathBuf {
@@ -143,7 +141,6 @@ pub struct Server {
     child: Child,
     pub base: String,
     pub admin: String,
-    pub dir: PathBuf,
     stderr: Option<std::thread::JoinHandle<String>>,
 }
 
@@ -247,7 +244,6 @@ impl Workdir {
             child,
             base: base.unwrap_or_default(),
             admin,
-            dir: self.path().to_path_buf(),
             stderr: Some(stderr),
         }
     }

@@ -27,7 +27,7 @@ use tracing::warn;
 
 use crate::{
     config::{BrowserConfig, PageConfig, RouteConfig},
-    fallback::Reason,
+    reason::Reason,
 };
 use chromium::Chromium;
 use page::Tab;

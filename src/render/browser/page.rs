@@ -41,7 +41,7 @@ use url::{Origin, Url};
 use super::{BrowserError, PROBE, chromium::Chromium};
 use crate::{
     config::{PageConfig, RouteConfig, WaitUntil},
-    encode::Format,
+    image::Format,
 };
 
 /// What the tab's requests may do during one render.

@@ -1,11 +1,9 @@
-//! The default image and the reasons it is served instead of a rendered one.
+//! Why a default image stands in for a card: one [`Reason`] per cause, each with a stable
+//! code for the `X-Ogforge-Fallback` header, the `Cache-Status` detail and the `reason` metric
+//! label.
 //!
-//! A fallback is never stored and always carries the route's short lifetime, so a failure
-//! heals by itself on the next request instead of sticking for a year in a CDN.
-
-use std::sync::Arc;
-
-use crate::{cache::Image, route::Route};
+//! A leaf module: the pipeline, the renderers, the routes and the responses all name reasons,
+//! and none of them needs to import another for it.
 
 /// Why the default image was served. The code is stable: it is the `X-Ogforge-Fallback`
 /// header value and the `reason` label in metrics.
@@ -69,13 +67,4 @@ impl Reason {
                 | Self::RateLimited
         )
     }
-}
-
-/// The default image of a route, shared by every fallback response for it.
-#[derive(Debug, Clone)]
-pub struct Fallback {
-    pub reason: Reason,
-    pub image: Image,
-    pub max_age: u32,
-    pub route: Arc<Route>,
 }

@@ -1,0 +1,130 @@
+//! One assembly: [`App::build`] turns a validated [`Config`] into everything a request needs:
+//! the route table (with each route's digest, default image and tags), the resolver (with the
+//! signing keys), and the pipeline (fonts, templates, tiers, renderer, limits, policies).
+//!
+//! `serve`, `render`, `warm`, `check` and `proxy` all build their [`App`] here, so none of them
+//! wires a part of its own, and fonts and templates load once, at start-up.
+
+use std::sync::Arc;
+
+use crate::{
+    cache::{Memory, Store},
+    config::{Config, ConfigError, Engine},
+    fonts,
+    pipeline::{Pipeline, Policy},
+    ratelimit::RenderLimit,
+    render::Renderer,
+    resolve::Resolver,
+    route::{Route, RouteTable},
+    signing::Keys,
+    template::{self, Templates},
+};
+
+/// What a command needs beyond the routes and the renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// Open the object store (`render --no-store` and `proxy` do without).
+    pub store: bool,
+    /// Read the signing keys (only requests from outside are checked against them).
+    pub signing_keys: bool,
+}
+
+impl Needs {
+    /// `serve`: everything.
+    pub const SERVE: Self = Self {
+        store: true,
+        signing_keys: true,
+    };
+    /// `render`, `warm` and `check`: the store, and no signatures to check.
+    pub const LOCAL: Self = Self {
+        store: true,
+        signing_keys: false,
+    };
+    /// `render --no-store` and `proxy`: neither.
+    pub const NOTHING: Self = Self {
+        store: false,
+        signing_keys: false,
+    };
+}
+
+/// Everything built from the config, shared by every request.
+#[derive(Debug)]
+pub struct App {
+    pub routes: Arc<RouteTable>,
+    pub resolver: Resolver,
+    pub pipeline: Pipeline,
+}
+
+impl App {
+    /// Loads fonts, compiles templates, derives the routes, reads the signing keys and opens
+    /// the store, as `needs` asks. Errors name the config key.
+    pub fn build(config: &Config, needs: Needs) -> Result<Self, ConfigError> {
+        let origin = config.origin.as_str();
+        let fonts = fonts::load(config.render.fonts_dir.as_deref())
+            .map_err(|e| ConfigError::new(origin, "render.fonts_dir", e))?;
+        let templates = Templates::compile(&config.routes)
+            .map_err(|(key, e)| ConfigError::new(origin, key, e))?;
+        let public_url = config
+            .server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.server.listen));
+        let routes = config
+            .routes
+            .iter()
+            .map(|rc| {
+                let digest = template::digest(rc, &fonts.digest);
+                Route::build(rc.clone(), digest, &public_url, origin)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let routes = Arc::new(RouteTable::new(routes));
+        let keys = if needs.signing_keys && config.routes.iter().any(|r| r.signed) {
+            Keys::from_process_env(&config.server.signing_keys_env).map_err(|e| {
+                ConfigError::new(
+                    origin,
+                    "server.signing_keys_env",
+                    format!("a route has signed = true: {e}"),
+                )
+            })?
+        } else {
+            Keys::default()
+        };
+        let store = needs
+            .store
+            .then(|| Store::open(&config.store))
+            .transpose()
+            .map_err(|e| ConfigError::new(origin, "store.url", e))?;
+        let browser = config
+            .routes
+            .iter()
+            .any(|r| matches!(r.engine, Engine::Browser(_)))
+            .then(|| config.browser.clone());
+        let renderer = Renderer::new(
+            fonts,
+            templates,
+            browser,
+            config.render.concurrency,
+            config.render.timeout,
+            config.render.queue,
+        );
+        let pipeline = Pipeline::new(
+            Arc::clone(&routes),
+            Memory::new(config.memory_bytes),
+            store,
+            renderer,
+            RenderLimit::new(&config.rate_limit),
+            Policy::from_config(config),
+        );
+        let resolver = Resolver::new(
+            Arc::clone(&routes),
+            config.server.ignored_query_params.clone(),
+            keys,
+            config.server.trusted_proxies.clone(),
+        );
+        Ok(Self {
+            routes,
+            resolver,
+            pipeline,
+        })
+    }
+}
