@@ -23,8 +23,9 @@ impl Report<'_> {
              routes of `bench/ogforge.toml`, 1200x630 at device scale 1, on an ogforge of their \
              own (fresh store, `/usr/bin/chromium`, `render.concurrency` default). Chromium \
              loads `http://127.0.0.1:<port>/card?id=ID` from a page server in \
-             `examples/ogbench.rs`: `../shared/card/card.html` in a page, the id in the footer \
-             as `bench/card.html.j2` shows it, Inter 700 from the same origin (cacheable). After \
+             `examples/ogbench/pages.rs`: `../shared/card/card.html` in a page, the id in the \
+             footer as `bench/card.html.j2` shows it, Inter 700 from the same origin \
+             (cacheable). After \
              {} warm-up renders per format (Chromium launched, a warm tab parked), {} new ids \
              one at a time per format over one keep-alive connection: each miss is navigation + \
              readiness (load event, `document.fonts.ready`) + screenshot + encode, over HTTP, \

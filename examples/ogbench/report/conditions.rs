@@ -99,7 +99,7 @@ impl Report<'_> {
             "- Conditions: other compilers ({}) running at {} of {} checkpoints; 1-min load \
              average at the checkpoints: {}; two-core capacity at the checkpoints (2.0: two full \
              cores; 1.0: the second gives nothing; see `two_core_capacity` in \
-             examples/ogbench.rs): {}; hypervisor steal during ogforge's part: {} % of one \
+             examples/ogbench/machine.rs): {}; hypervisor steal during ogforge's part: {} % of one \
              CPU. The run: {} warm-up renders per format, {} ids per miss series, {} per \
              throughput series, {} cold starts per format.",
             if self.noise.seen.is_empty() {
