@@ -6,7 +6,7 @@
 #   bench/run.sh --quick --skip-peers   ogforge only; the peers' last results are reused
 #
 # Installs nginx, wrk and hyperfine from Debian if they are missing, builds ogforge and the
-# benchmark client (examples/ogbench.rs) in release mode, then runs the client: ogforge on a
+# benchmark client (examples/ogbench/) in release mode, then runs the client: ogforge on a
 # fresh store with bench/ogforge.toml (the standard card of ../shared/card/), nginx on loopback
 # with a temporary config, then ../shared/peers/run.sh. It prints one table and rewrites the
 # generated section of docs/BENCHMARKS.md and docs/card.png. Everything listens on 127.0.0.1
