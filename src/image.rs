@@ -96,3 +96,49 @@ pub fn sniff_content_type(bytes: &[u8]) -> Option<&'static str> {
         None
     }
 }
+
+/// Whether `bytes` is a whole image of `content_type` by a cheap structural check: JPEG from
+/// SOI to EOI, PNG up to its IEND chunk, WebP with a RIFF length that matches. It catches a
+/// truncated upload or a stray file, not every corruption; that needs a decode.
+pub fn is_whole_image(bytes: &[u8], content_type: &str) -> bool {
+    if sniff_content_type(bytes) != Some(content_type) {
+        return false;
+    }
+    match content_type {
+        "image/jpeg" => bytes.ends_with(&[0xFF, 0xD9]),
+        "image/png" => {
+            bytes.ends_with(&[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82])
+        }
+        "image/webp" => bytes
+            .get(4..8)
+            .and_then(|l| l.try_into().ok())
+            .map(u32::from_le_bytes)
+            .is_some_and(|riff| riff as usize + 8 == bytes.len()),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_images_pass_and_cut_ones_do_not() {
+        let jpeg = include_bytes!("../assets/default.jpg");
+        assert!(is_whole_image(jpeg, "image/jpeg"));
+        assert!(!is_whole_image(&jpeg[..jpeg.len() - 100], "image/jpeg"));
+        assert!(
+            !is_whole_image(jpeg, "image/png"),
+            "the route's type, not any"
+        );
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82]);
+        assert!(is_whole_image(&png, "image/png"));
+        assert!(!is_whole_image(&png[..png.len() - 1], "image/png"));
+        let mut webp = b"RIFF\x08\x00\x00\x00WEBPVP8 ".to_vec();
+        webp.truncate(16);
+        assert!(is_whole_image(&webp, "image/webp"));
+        assert!(!is_whole_image(&webp[..15], "image/webp"));
+        assert!(!is_whole_image(b"", "image/jpeg"));
+    }
+}

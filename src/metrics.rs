@@ -19,6 +19,10 @@ pub const FLIGHT_WAITERS: &str = "ogforge_flight_waiters_total";
 pub const FALLBACKS: &str = "ogforge_fallbacks_total";
 pub const STORE_SECONDS: &str = "ogforge_store_seconds";
 pub const STORE_ERRORS: &str = "ogforge_store_errors_total";
+pub const STORE_PENDING: &str = "ogforge_store_pending_writes";
+pub const STORE_PENDING_DROPPED: &str = "ogforge_store_pending_dropped_total";
+pub const STORE_BREAKER_OPEN: &str = "ogforge_store_breaker_open";
+pub const STORE_DAMAGED: &str = "ogforge_store_damaged_total";
 pub const BROWSER_LAUNCHES: &str = "ogforge_browser_launches_total";
 pub const RATE_LIMITED: &str = "ogforge_rate_limited_total";
 pub const REQUEST_TIMEOUTS: &str = "ogforge_request_timeouts_total";
@@ -94,6 +98,22 @@ pub fn describe() {
         "Object store call time by operation (get, put)."
     );
     describe_counter!(STORE_ERRORS, "Object store failures by operation.");
+    describe_gauge!(
+        STORE_PENDING,
+        "Renders whose store write waits for the store to answer again."
+    );
+    describe_counter!(
+        STORE_PENDING_DROPPED,
+        "Pending store writes dropped past the bound (rendered again on their next miss)."
+    );
+    describe_gauge!(
+        STORE_BREAKER_OPEN,
+        "1 while the object store is skipped after consecutive failures (circuit breaker)."
+    );
+    describe_counter!(
+        STORE_DAMAGED,
+        "Stored objects that were not whole images, rendered again and replaced."
+    );
     describe_counter!(
         BROWSER_LAUNCHES,
         "Chromium starts: the first, then one per crash or hang."

@@ -32,6 +32,8 @@ pub struct Served {
     /// How long the render took, when this image was rendered for this request (or the
     /// flight it joined).
     pub render_time: Option<Duration>,
+    /// A render's store write was confirmed before the response (always true for hits).
+    pub stored: bool,
 }
 
 /// The route's default image in place of a card, with why. Never stored, short-lived.

@@ -1,11 +1,13 @@
-//! The tiers an image can come from (memory, then the object store) and the single-flight
-//! gate in front of rendering. [`crate::pipeline`] decides the order; this module holds the
-//! parts.
+//! The tiers an image can come from (memory, then the object store), the single-flight gate in
+//! front of rendering, and the store's writer (write-behind, pending writes, circuit breaker).
+//! [`crate::pipeline`] decides the order; this module holds the parts.
 
+mod breaker;
 pub(crate) mod flight;
 pub(crate) mod key;
 pub(crate) mod memory;
 pub(crate) mod store;
+pub(crate) mod writer;
 
 pub(crate) use key::Key;
 pub(crate) use memory::Memory;

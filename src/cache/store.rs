@@ -3,8 +3,14 @@
 //!
 //! Writes are whole objects with `PutMode::Create`: a reader never sees half an image, and two
 //! replicas rendering the same id never clobber each other (the loser's `AlreadyExists` is a
-//! success). Every call has a deadline, so a hung store turns into a logged outage, never a
-//! hung request.
+//! success); only an object found damaged is overwritten. Every call has a deadline, and a
+//! circuit breaker (`cache/breaker.rs`) skips the store while it keeps failing, so a hung or
+//! refusing store turns into a logged outage, never a hung request.
+//!
+//! Reads are checked: an object that is not a whole image of the route's format (a truncated
+//! upload, a stray file) is reported as [`Got::Damaged`] and rendered again, never served. A
+//! folder store fsyncs what it writes and sweeps the staging files of interrupted writes at
+//! start-up.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -16,8 +22,8 @@ use object_store::{
     prefix::PrefixStore,
 };
 
-use super::key::Key;
-use crate::config::StoreConfig;
+use super::{breaker::Breaker, key::Key};
+use crate::{config::StoreConfig, image::is_whole_image};
 
 /// Why a store could not be opened (a configuration problem).
 #[derive(Debug, thiserror::Error)]
@@ -39,8 +45,28 @@ pub(crate) enum StoreConfigError {
 pub(crate) enum StoreError {
     #[error("store timed out after {0:?}")]
     Timeout(Duration),
+    #[error("store skipped: it kept failing (circuit breaker open)")]
+    Skipped,
     #[error("{0}")]
     Backend(#[from] object_store::Error),
+}
+
+/// What a read found.
+#[derive(Debug)]
+pub(crate) enum Got {
+    Found(Bytes),
+    Absent,
+    /// An object that is not a whole image of the expected type: render and overwrite it.
+    Damaged,
+}
+
+/// How a write treats an existing object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteMode {
+    /// Create-if-absent: an existing object wins (another replica rendered it first).
+    Create,
+    /// Replace an object found damaged.
+    Replace,
 }
 
 /// An object store plus what ogforge needs to know about it.
@@ -50,6 +76,7 @@ pub(crate) struct Store {
     /// The local file store cannot keep Content-Type and Cache-Control; the others do.
     attributes: bool,
     timeout: Duration,
+    breaker: Arc<Breaker>,
     /// The URL without credentials, for logs and `check`.
     pub(crate) display: String,
 }
@@ -72,7 +99,9 @@ impl Store {
             let path = raw.strip_prefix("file://").unwrap_or(raw);
             let dir = cfg.base_dir.join(path);
             std::fs::create_dir_all(&dir).map_err(|e| StoreConfigError::Folder(dir.clone(), e))?;
-            let fs = LocalFileSystem::new_with_prefix(&dir)?;
+            sweep_staging_files(&dir);
+            // Renames are atomic; fsync makes a confirmed write survive a power cut too.
+            let fs = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
             (Arc::new(fs), false)
         } else {
             let url = url::Url::parse(raw).map_err(|e| StoreConfigError::Url(raw.to_owned(), e))?;
@@ -147,8 +176,19 @@ impl Store {
             inner,
             attributes,
             timeout: cfg.timeout,
+            breaker: Arc::default(),
             display,
         })
+    }
+
+    /// The deadline of one store call (`store.timeout_ms`).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Whether the circuit breaker is skipping the store.
+    pub(crate) fn is_skipped(&self) -> bool {
+        self.breaker.is_open()
     }
 
     async fn deadline<T>(
@@ -161,11 +201,29 @@ impl Store {
         }
     }
 
-    /// The stored image, `None` when the key is absent.
-    pub(crate) async fn get(&self, key: &Key) -> Result<Option<Bytes>, StoreError> {
+    /// A call through the circuit breaker: skipped while it is open (unless `probe`: the
+    /// pending-write drain tries the store whatever the breaker says), its result counted.
+    async fn guarded<T>(
+        &self,
+        probe: bool,
+        f: impl Future<Output = object_store::Result<T>>,
+    ) -> Result<T, StoreError> {
+        if !probe && !self.breaker.allow() {
+            return Err(StoreError::Skipped);
+        }
+        let r = self.deadline(f).await;
+        match &r {
+            Ok(_) => self.breaker.success(),
+            Err(_) => self.breaker.failure(),
+        }
+        r
+    }
+
+    /// The stored image of `content_type` under `key`, checked to be whole.
+    pub(crate) async fn get(&self, key: &Key, content_type: &str) -> Result<Got, StoreError> {
         let path = StorePath::from(key.as_str());
-        let result = self
-            .deadline(async {
+        let found = self
+            .guarded(false, async {
                 match self.inner.get(&path).await {
                     Ok(r) => r.bytes().await.map(Some),
                     Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -173,16 +231,23 @@ impl Store {
                 }
             })
             .await?;
-        Ok(result)
+        Ok(match found {
+            None => Got::Absent,
+            Some(bytes) if is_whole_image(&bytes, content_type) => Got::Found(bytes),
+            Some(_) => Got::Damaged,
+        })
     }
 
-    /// Writes an image if the key is absent; an existing object counts as success.
+    /// Writes an image: create-if-absent (an existing object counts as success), or replacing
+    /// a damaged one. A `probe` goes to the store even while the breaker skips it.
     pub(crate) async fn put(
         &self,
         key: &Key,
         bytes: Bytes,
         content_type: &'static str,
         cache_control: &str,
+        mode: WriteMode,
+        probe: bool,
     ) -> Result<(), StoreError> {
         let mut attributes = Attributes::new();
         if self.attributes {
@@ -190,25 +255,29 @@ impl Store {
             attributes.insert(Attribute::CacheControl, cache_control.to_owned().into());
         }
         let opts = PutOptions {
-            mode: PutMode::Create,
+            mode: match mode {
+                WriteMode::Create => PutMode::Create,
+                WriteMode::Replace => PutMode::Overwrite,
+            },
             attributes,
             ..Default::default()
         };
         let path = StorePath::from(key.as_str());
-        let r = self
-            .deadline(
-                self.inner
-                    .put_opts(&path, PutPayload::from_bytes(bytes), opts),
-            )
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(StoreError::Backend(object_store::Error::AlreadyExists { .. })) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.guarded(probe, async {
+            match self
+                .inner
+                .put_opts(&path, PutPayload::from_bytes(bytes), opts)
+                .await
+            {
+                // Another writer got there first: its object stands, and the store answered.
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
+                other => other.map(|_| ()),
+            }
+        })
+        .await
     }
 
-    /// Whether the store answers, for readiness.
+    /// Whether the store answers, for readiness (whatever the breaker says).
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         let path = StorePath::from("_ogforge/ping");
         self.deadline(async {
@@ -218,5 +287,44 @@ impl Store {
             }
         })
         .await
+    }
+}
+
+/// Staging files older than this are taken for leftovers of interrupted writes (a process
+/// killed mid-write); younger ones may belong to another process writing into the same folder.
+const STALE_STAGING: Duration = Duration::from_secs(60);
+
+/// Removes `NAME#N` staging files that an interrupted write left in a folder store.
+fn sweep_staging_files(dir: &std::path::Path) {
+    fn walk(dir: &std::path::Path, swept: &mut usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                walk(&path, swept);
+                continue;
+            }
+            let staging = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.rsplit_once('#'))
+                .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            let stale = meta
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age >= STALE_STAGING);
+            if staging && stale && std::fs::remove_file(&path).is_ok() {
+                *swept += 1;
+            }
+        }
+    }
+    let mut swept = 0;
+    walk(dir, &mut swept);
+    if swept > 0 {
+        tracing::info!(swept, dir = %dir.display(), "removed staging files of interrupted writes");
     }
 }

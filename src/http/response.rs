@@ -86,12 +86,15 @@ impl IntoResponse for Reply {
 }
 
 fn served(asked: &Asked, s: Served) -> Response {
-    let cache_status = match (s.tier, s.joined) {
-        (Tier::Memory, _) => "ogforge; hit; detail=memory",
-        (Tier::Store, false) => "ogforge; hit; detail=store",
-        (Tier::Store, true) => "ogforge; hit; detail=store; collapsed",
-        (Tier::Render, false) => "ogforge; fwd=miss; stored",
-        (Tier::Render, true) => "ogforge; fwd=miss; stored; collapsed",
+    // `stored` only once the store confirmed the write (RFC 9211).
+    let cache_status = match (s.tier, s.joined, s.stored) {
+        (Tier::Memory, _, _) => "ogforge; hit; detail=memory",
+        (Tier::Store, false, _) => "ogforge; hit; detail=store",
+        (Tier::Store, true, _) => "ogforge; hit; detail=store; collapsed",
+        (Tier::Render, false, true) => "ogforge; fwd=miss; stored",
+        (Tier::Render, true, true) => "ogforge; fwd=miss; stored; collapsed",
+        (Tier::Render, false, false) => "ogforge; fwd=miss; detail=store-unavailable",
+        (Tier::Render, true, false) => "ogforge; fwd=miss; detail=store-unavailable; collapsed",
     };
     let mut r = image_response(
         asked,

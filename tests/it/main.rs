@@ -17,6 +17,7 @@ mod edge;
 mod hostile;
 mod limits;
 mod logs;
+mod outage;
 mod proxy;
 mod tags;
 mod tiers;

@@ -100,10 +100,21 @@ async fn a_store_that_is_down_still_serves_the_render() {
             .await
             >= 1.0
     );
-    assert!(
-        s.metric("ogforge_store_errors_total", &[("op", "put")])
-            .await
-            >= 1.0
+    // The write runs behind the response: wait (bounded) for it to fail.
+    let mut put_errors = 0.0;
+    for _ in 0..100 {
+        put_errors = s
+            .metric("ogforge_store_errors_total", &[("op", "put")])
+            .await;
+        if put_errors >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(put_errors >= 1.0);
+    assert_eq!(
+        r.header("cache-status"),
+        "ogforge; fwd=miss; detail=store-unavailable"
     );
     // Readiness says so.
     let ready = reqwest::get(format!("{}/readyz", s.admin)).await.unwrap();
@@ -124,11 +135,17 @@ async fn a_folder_store_that_cannot_be_written_still_serves_the_render() {
     let r = get(&s.url(&format!("/{EMBEDDED_ID}.jpg"))).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-ogforge-tier"), "render");
-    assert!(
-        s.metric("ogforge_store_errors_total", &[("op", "put")])
-            .await
-            >= 1.0
-    );
+    let mut put_errors = 0.0;
+    for _ in 0..100 {
+        put_errors = s
+            .metric("ogforge_store_errors_total", &[("op", "put")])
+            .await;
+        if put_errors >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(put_errors >= 1.0);
 }
 
 #[tokio::test]

@@ -62,27 +62,59 @@ pub const S3_SECRET: &str = "ogforge-test-secret-0123456789";
 
 impl S3 {
     pub fn start() -> Self {
-        let bin = tool("OGFORGE_S3S_FS", "s3s-fs 0.14.1 binary");
         let root = tempfile::tempdir().expect("tempdir");
         let bucket = "ogforge".to_owned();
         std::fs::create_dir_all(root.path().join(&bucket)).expect("bucket dir");
         let port = free_port();
-        let mut child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", S3_KEY, "--secret-key", S3_SECRET])
-            .arg(root.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn s3s-fs");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-        wait_for_port(addr, &mut child, "s3s-fs");
+        let child = Self::spawn(root.path(), port);
         Self {
             child,
             root,
             endpoint: format!("http://127.0.0.1:{port}"),
             bucket,
         }
+    }
+
+    fn spawn(root: &Path, port: u16) -> Child {
+        let bin = tool("OGFORGE_S3S_FS", "s3s-fs 0.14.1 binary");
+        let mut child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", S3_KEY, "--secret-key", S3_SECRET])
+            .arg(root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn s3s-fs");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        wait_for_port(addr, &mut child, "s3s-fs");
+        child
+    }
+
+    /// Starts the server again after [`Self::stop`], on the same port and data.
+    pub fn restart(&mut self) {
+        let port = self
+            .endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        self.child = Self::spawn(self.root.path(), port);
+    }
+
+    /// Freezes (`SIGSTOP`) or thaws (`SIGCONT`) the server: a store that accepts connections
+    /// and answers nothing.
+    pub fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// The bytes of an object, read from the server's data folder.
+    pub fn object(&self, key: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.root.path().join(&self.bucket).join(key)).ok()
     }
 
     /// The `[store]` section pointing at this server.
@@ -104,6 +136,7 @@ impl S3 {
 
     /// Stops the server (a store outage).
     pub fn stop(&mut self) {
+        // A frozen server dies of SIGKILL all the same.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

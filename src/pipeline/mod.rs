@@ -7,17 +7,17 @@
 //! Failures leave as [`Outcome::Fallback`] with a [`Reason`]: the default image, never stored,
 //! never cached in memory.
 
+mod miss;
+
 use std::{sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use ogforge_tags::Id;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use crate::{
-    cache::{Key, Memory, Store, Tier, flight::Flights, flight::Role},
+    cache::{Memory, Store, Tier, flight::Flights, flight::Role, writer::Writer},
     config::{Config, OverLimit, Overload},
-    image::Image,
-    metrics::{self as m, Timer},
+    metrics as m,
     outcome::{Fallback, Outcome, Refusal, Refused, Served},
     ratelimit::RenderLimit,
     reason::Reason,
@@ -25,6 +25,7 @@ use crate::{
     resolve::{Resolution, Resolved, Unresolved},
     route::{Route, RouteTable},
 };
+use miss::{Filled, Stages};
 
 /// What a caller wants from the tiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,17 +71,15 @@ impl Policy {
     }
 }
 
-/// The flight result: an image, where it came from and how long its render took, or why
-/// there is none.
-type Filled = Result<(Image, Tier, Option<Duration>), Reason>;
-
 /// The tiers, the renderer and the policies, built once by [`crate::app::App::build`].
 #[derive(Debug)]
 pub struct Pipeline {
     routes: Arc<RouteTable>,
     memory: Memory,
     store: Option<Store>,
-    flights: Flights<Filled>,
+    /// Store writes behind the response, and the writes kept during an outage.
+    writer: Option<Writer>,
+    flights: Flights<Result<Filled, Reason>>,
     renderer: Arc<Renderer>,
     /// Renders per client (`[rate_limit]`); `None` when off.
     limit: Option<Arc<RenderLimit>>,
@@ -99,6 +98,7 @@ impl Pipeline {
         Self {
             routes,
             memory,
+            writer: store.clone().map(Writer::new),
             store,
             flights: Flights::default(),
             renderer: Arc::new(renderer),
@@ -119,6 +119,11 @@ impl Pipeline {
 
     pub(crate) fn store(&self) -> Option<&Store> {
         self.store.as_ref()
+    }
+
+    /// Store writes waiting for the store to answer again.
+    pub fn pending_writes(&self) -> usize {
+        self.writer.as_ref().map_or(0, Writer::pending)
     }
 
     /// An HTTP request: the tiers within the request deadline, then the policies for what
@@ -192,20 +197,26 @@ impl Pipeline {
         if opts.read_tiers
             && let Some(image) = self.memory.get(&key).await
         {
-            return served(route, id, image, Tier::Memory, false, None);
+            return Outcome::Served(Served {
+                route,
+                id,
+                image,
+                tier: Tier::Memory,
+                joined: false,
+                render_time: None,
+                stored: true,
+            });
         }
         let work = || {
             let stages = Stages {
                 memory: self.memory.clone(),
-                store: self
-                    .store
-                    .clone()
-                    .filter(|_| opts.read_tiers || opts.write_store),
+                store: self.store.clone().filter(|_| opts.read_tiers),
+                writer: self.writer.clone().filter(|_| opts.write_store),
                 renderer: Arc::clone(&self.renderer),
-                limit: self.limit.clone().filter(|_| client.is_some()),
+                limit: self.limit.clone().zip(client),
             };
             let (route, id, key) = (Arc::clone(&route), id.clone(), key.clone());
-            move || fill(stages, route, id, key, client, opts)
+            move || miss::fill(stages, route, id, key, opts)
         };
         let (mut filled, mut role) = self.flights.run(key.as_str(), work()).await;
         // The flight's leader was over its budget; that says nothing about this client, so
@@ -217,9 +228,15 @@ impl Pipeline {
             metrics::counter!(m::FLIGHT_WAITERS).increment(1);
         }
         match filled {
-            Some(Ok((image, tier, took))) => {
-                served(route, id, image, tier, role == Role::Joined, took)
-            }
+            Some(Ok(f)) => Outcome::Served(Served {
+                route,
+                id,
+                image: f.image,
+                tier: f.tier,
+                joined: role == Role::Joined,
+                render_time: f.render_time,
+                stored: f.stored,
+            }),
             Some(Err(reason)) => fallback(route, reason),
             None => fallback(route, Reason::RenderError),
         }
@@ -234,24 +251,6 @@ impl Pipeline {
     }
 }
 
-fn served(
-    route: Arc<Route>,
-    id: Id,
-    image: Image,
-    tier: Tier,
-    joined: bool,
-    render_time: Option<Duration>,
-) -> Outcome {
-    Outcome::Served(Served {
-        route,
-        id,
-        image,
-        tier,
-        joined,
-        render_time,
-    })
-}
-
 fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {
     metrics::counter!(m::FALLBACKS, "route" => route.label.clone(), "reason" => reason.code())
         .increment(1);
@@ -260,111 +259,6 @@ fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {
 
 fn refused(route: Option<Arc<Route>>, refusal: Refusal) -> Outcome {
     Outcome::Refused(Refused { route, refusal })
-}
-
-/// What one flight works with (cheap clones of the pipeline's parts).
-struct Stages {
-    memory: Memory,
-    store: Option<Store>,
-    renderer: Arc<Renderer>,
-    limit: Option<Arc<RenderLimit>>,
-}
-
-/// The work of one flight: memory again (a flight may have just ended), the store, the
-/// client's render budget, then a render and the store write. Runs as its own task (see
-/// `cache::flight`).
-async fn fill(
-    stages: Stages,
-    route: Arc<Route>,
-    id: Id,
-    key: Key,
-    client: Option<std::net::IpAddr>,
-    opts: Options,
-) -> Filled {
-    let Stages {
-        memory,
-        store,
-        renderer,
-        limit,
-    } = stages;
-    let content_type = route.config.format.content_type();
-    if opts.read_tiers {
-        if let Some(image) = memory.get(&key).await {
-            return Ok((image, Tier::Memory, None));
-        }
-        if let Some(store) = &store {
-            let _t = Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "get"));
-            match store.get(&key).await {
-                Ok(Some(bytes)) => {
-                    let image = Image::new(bytes, content_type);
-                    memory.insert(&key, image.clone()).await;
-                    return Ok((image, Tier::Store, None));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    metrics::counter!(m::STORE_ERRORS, "op" => "get").increment(1);
-                    warn!(%key, error = %e, "store read failed; rendering instead");
-                }
-            }
-        }
-    }
-
-    let route_name = route.label.clone();
-    // Only here is it certain that this request costs a render: hits never reach this line.
-    if let (Some(limit), Some(client)) = (&limit, client)
-        && !limit.allow(client).await
-    {
-        metrics::counter!(m::RATE_LIMITED, "route" => route_name).increment(1);
-        debug!(%key, "client over its render rate limit");
-        return Err(Reason::RateLimited);
-    }
-    let in_flight = metrics::gauge!(m::RENDERS_IN_FLIGHT);
-    in_flight.increment(1.0);
-    let started = std::time::Instant::now();
-    let rendered = renderer.render(&route, &id).await;
-    let took = started.elapsed();
-    in_flight.decrement(1.0);
-    // A refusal is not a render: its zero time would drag the render quantiles down.
-    if !matches!(rendered, Err(RenderError::Overloaded)) {
-        metrics::histogram!(m::RENDER_SECONDS, "route" => route_name.clone(), "renderer" => route.config.engine.name())
-            .record(took.as_secs_f64());
-    }
-    let bytes = match rendered {
-        Ok(bytes) => {
-            metrics::counter!(m::RENDERS, "route" => route_name, "outcome" => "ok").increment(1);
-            bytes
-        }
-        Err(e) => {
-            let reason = e.reason();
-            metrics::counter!(m::RENDERS, "route" => route_name, "outcome" => reason.code())
-                .increment(1);
-            warn!(%key, reason = reason.code(), error = %e, "render failed; serving the default image");
-            return Err(reason);
-        }
-    };
-    debug!(%key, ms = took.as_millis() as u64, bytes = bytes.len(), "rendered");
-
-    let image = Image::new(bytes, content_type);
-    if opts.write_store
-        && let Some(store) = &store
-    {
-        let _t = Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "put"));
-        if let Err(e) = store
-            .put(
-                &key,
-                image.bytes.clone(),
-                content_type,
-                route.cache_control.to_str().unwrap_or_default(),
-            )
-            .await
-        {
-            // The image is still good: serve it, and the next miss tries the write again.
-            metrics::counter!(m::STORE_ERRORS, "op" => "put").increment(1);
-            warn!(%key, error = %e, "store write failed; serving the render anyway");
-        }
-    }
-    memory.insert(&key, image.clone()).await;
-    Ok((image, Tier::Render, Some(took)))
 }
 
 #[cfg(test)]
