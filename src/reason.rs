@@ -56,6 +56,25 @@ impl Reason {
         }
     }
 
+    /// What the code means, in a sentence (for `render` and `warm` on the command line).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::UnknownRoute => "the path matches no route's path",
+            Self::InvalidId => "the id does not match the route's id_pattern",
+            Self::IdTooLong => "the id is longer than the route's max_id_len",
+            Self::TemplateError => "the template failed for this id",
+            Self::RenderError => "layout, raster or encoding failed",
+            Self::RenderTimeout => "the render took longer than render.timeout_ms",
+            Self::Overloaded => "the render queue was full",
+            Self::BadSignature => "the signature is missing or wrong",
+            Self::PageStatus => "the page answered with an error status",
+            Self::PageError => "the page did not load",
+            Self::PageTimeout => "the page was not ready within navigation_timeout_ms",
+            Self::BrowserError => "Chromium could not start, crashed or stopped answering",
+            Self::RateLimited => "the client is over its render budget",
+        }
+    }
+
     /// Whether the request itself was at fault (as opposed to ogforge or its template).
     pub fn is_client_error(self) -> bool {
         matches!(

@@ -1,6 +1,8 @@
 //! `ogforge check`: everything `serve` would trip over, found before deploying: the config
-//! (keys, types, regexes, paths), every template's syntax, the fonts, the store URL, and a
-//! render of each route's sample id (for a browser route: Chromium and the page itself).
+//! (keys, types, regexes, paths), every template's syntax, the fonts, the store (a probe object
+//! written, read back and deleted, so a dead server, wrong credentials or a missing bucket show
+//! here), and a render of each route's sample id (for a browser route: Chromium and the page
+//! itself).
 
 use std::process::ExitCode;
 
@@ -19,6 +21,12 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = args.common.load(None)?;
     let app = App::build(&config, Needs::LOCAL)?;
     let mut failed = 0usize;
+    if let Some(store) = app.pipeline.store()
+        && let Err(e) = store.probe().await
+    {
+        failed += 1;
+        eprintln!("error: {}: store.url: {e}", config.origin);
+    }
     for route in app.routes.routes() {
         let c = &route.config;
         match app.pipeline.render_sample(route).await {

@@ -125,7 +125,12 @@ fn init_tracing(format: &str) {
         // The CDP client traces every message, and browser routes' messages carry their
         // token and credentials: it never logs below warn, whatever the filter asks.
         .add_directive(CDP_CLIENT_CAP.parse().unwrap_or_default());
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colours only on a terminal: a log file or collector would get escape codes.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = if format == "json" {
         builder.json().try_init()
     } else {

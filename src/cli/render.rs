@@ -67,10 +67,17 @@ pub(super) async fn run(args: RenderArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Outcome::Fallback(f) => {
+            // A client error has nothing more to say; a failed render logged its error.
+            let more = if f.reason.is_client_error() {
+                ""
+            } else {
+                " (the error is logged above)"
+            };
             anyhow::bail!(
-                "{}: no image ({}); see the log above for details",
+                "{}: no image ({}: {}){more}",
                 args.path,
-                f.reason.code()
+                f.reason.code(),
+                f.reason.describe()
             )
         }
         Outcome::Refused(r) => anyhow::bail!("{}: no image ({})", args.path, r.refusal.text()),

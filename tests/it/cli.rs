@@ -244,3 +244,30 @@ fn warm_exits_non_zero_when_a_render_fails() {
     assert!(err.contains("template-error"), "{err}");
     assert!(w.stored().is_empty());
 }
+
+/// Issue 11: `check` writes, reads back and deletes a probe object, so a dead store, a wrong
+/// key fail it with words to act on, not only a URL that parses.
+#[test]
+fn check_probes_the_store_for_real() {
+    let mut s3 = crate::util::S3::start();
+    let w = Workdir::new();
+    w.config(&s3.store_toml());
+    let (code, out, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        s3.keys().is_empty(),
+        "the probe is deleted: {:?}",
+        s3.keys()
+    );
+
+    let secret = crate::util::S3_SECRET;
+    w.config(&s3.store_toml().replace(secret, "a-wrong-secret-0123456789"));
+    check_fails(
+        &w,
+        &["store.url", "refused the credentials", "access_key_id"],
+    );
+    // (A missing bucket cannot be shown here: s3s-fs creates it on the first write.)
+    w.config(&s3.store_toml());
+    s3.stop();
+    check_fails(&w, &["store.url", "cannot connect"]);
+}
