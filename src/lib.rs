@@ -20,6 +20,7 @@
 //! `assets` (embedded template, font and default image) and [`signing`].
 
 pub mod app;
+pub mod assets;
 pub mod cache;
 pub mod cli;
 pub mod config;

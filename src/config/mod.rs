@@ -140,22 +140,6 @@ pub mod defaults {
     }
 }
 
-/// The bundled template, font and default image, used when the config names none.
-pub(crate) mod embedded {
-    pub(crate) const TEMPLATE: &str = include_str!("../../assets/default.html");
-    pub(crate) const DEFAULT_IMAGE: &[u8] = include_bytes!("../../assets/default.jpg");
-    pub(crate) const FONTS: &[(&str, &[u8])] = &[
-        (
-            "inter-latin-400-normal.woff2",
-            include_bytes!("../../assets/inter-latin-400-normal.woff2"),
-        ),
-        (
-            "inter-latin-700-normal.woff2",
-            include_bytes!("../../assets/inter-latin-700-normal.woff2"),
-        ),
-    ];
-}
-
 /// A configuration problem: where it is, which key, and what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub struct ConfigError {
@@ -653,7 +637,7 @@ fn validate_route(
     let template = match r.template {
         None => Source {
             origin: "embedded:default.html".into(),
-            data: embedded::TEMPLATE.to_owned(),
+            data: crate::assets::TEMPLATE.to_owned(),
         },
         Some(p) => {
             let file = base.join(&p);
@@ -668,7 +652,7 @@ fn validate_route(
     let default_image = match r.default_image {
         None => Source {
             origin: "embedded:default.jpg".into(),
-            data: embedded::DEFAULT_IMAGE.to_vec(),
+            data: crate::assets::DEFAULT_IMAGE.to_vec(),
         },
         Some(p) => {
             let file = base.join(&p);
