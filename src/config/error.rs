@@ -180,12 +180,12 @@ impl<'a> Report<'a> {
     /// set `field` spells keys (`listen`, or `OGFORGE__SERVER__LISTEN`).
     pub(super) fn unknown(&mut self, field: &str, near: Option<&str>, known: &[&str]) {
         let key = self.key(field);
-        let origin = self.sources.origin(&key, &[]);
+        let origin = self.sources.origin_of_unknown(&key);
         let hint = match near {
-            Some(near) if source::is_env(&origin) => {
-                format!("; did you mean {}?", source::env_name(&self.key(near)))
-            }
-            Some(near) => format!("; did you mean `{near}`?"),
+            Some(near) => match source::respell(&origin, &key, &self.key(near)) {
+                Some(var) => format!("; did you mean {var}?"),
+                None => format!("; did you mean `{near}`?"),
+            },
             None => format!(", expected one of `{}`", known.join("`, `")),
         };
         self.errors.push(ConfigError::new(

@@ -313,5 +313,11 @@ mod tests {
             "environment variable OGFORGE__SERVER__LISTN: unknown field `listn`; \
              did you mean OGFORGE__SERVER__LISTEN?"
         );
+        let e = load_str("", &[("OGFORGE__SERVR__LISTEN", "1")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable OGFORGE__SERVR__LISTEN: servr: unknown field `servr`; \
+             did you mean OGFORGE__SERVER__LISTEN?"
+        );
     }
 }

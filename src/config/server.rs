@@ -233,6 +233,7 @@ mod tests {
             ]
         );
         let e = load_str("[servr]\n", &[]).unwrap_err();
+        assert!(e.first().origin.ends_with("ogforge.toml"), "{e}");
         assert_eq!(
             e.first().reason,
             "unknown field `servr`; did you mean `server`?"

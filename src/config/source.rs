@@ -60,16 +60,27 @@ impl Sources {
     /// For a value wrong somewhere inside (a map, a list): the highest layer that set it or
     /// anything in it, and, if that is the file, its line with a caret under the value.
     pub(super) fn origin_within(&self, key: &str) -> (String, Option<String>) {
-        let layer = self
-            .set
-            .iter()
-            .filter(|(k, _)| within(k, key))
-            .map(|(_, l)| l.clone())
-            .fold(self.layer_of(key), Ord::max);
+        let layer = self.layer_within(key);
         let snippet = (layer == Layer::File)
             .then(|| self.spans.snippet(key))
             .flatten();
         (self.describe(&layer), snippet)
+    }
+
+    /// Where an unknown key came from. The defaults hold none, and a flag sets only known keys,
+    /// so one that no variable set is the file's (an empty table holds no value to note).
+    pub(super) fn origin_of_unknown(&self, key: &str) -> String {
+        match self.layer_within(key) {
+            Layer::Defaults => self.describe(&Layer::File),
+            layer => self.describe(&layer),
+        }
+    }
+
+    fn layer_within(&self, key: &str) -> Layer {
+        (self.set.iter())
+            .filter(|(k, _)| within(k, key))
+            .map(|(_, l)| l.clone())
+            .fold(self.layer_of(key), Ord::max)
     }
 
     /// The layer that set `key` or, failing that, the nearest key above it (a route the file
@@ -148,8 +159,16 @@ pub(super) fn env_name(key: &str) -> String {
     format!("{PREFIX}{}", segments.join("__"))
 }
 
-pub(super) fn is_env(origin: &str) -> bool {
-    origin.starts_with(ENV)
+/// `near`'s key as the variable in `origin` would have spelt it, if `origin` is a variable:
+/// `OGFORGE__SERVER__LISTEN` for `OGFORGE__SERVR__LISTEN`, whose `servr` is nearest `server`.
+pub(super) fn respell(origin: &str, key: &str, near: &str) -> Option<String> {
+    let var = origin.strip_prefix(ENV)?;
+    let spelt = env_name(key);
+    let rest = var.get(spelt.len()..).filter(|_| {
+        var.get(..spelt.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(&spelt))
+    });
+    Some(format!("{}{}", env_name(near), rest.unwrap_or_default()))
 }
 
 /// Does `origin` (a variable, a flag) name `key` by itself?
