@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use takumi::prelude::{FontResource, Fonts};
 
-use crate::config::embedded;
+use crate::assets;
 
 /// Font files ogforge loads from a fonts folder.
 const FONT_EXTENSIONS: &[&str] = &["ttf", "otf", "woff", "woff2"];
@@ -45,7 +45,7 @@ impl std::fmt::Debug for FontSet {
 /// Inter when `dir` is `None`.
 pub(crate) fn load(dir: Option<&Path>) -> Result<FontSet, FontsError> {
     let files: Vec<(String, Vec<u8>)> = match dir {
-        None => embedded::FONTS
+        None => assets::FONTS
             .iter()
             .map(|(name, bytes)| ((*name).to_owned(), bytes.to_vec()))
             .collect(),

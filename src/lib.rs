@@ -17,9 +17,10 @@
 //! Beside the path: [`app`] builds every part once from [`config`]; [`proxy`] rewrites the main
 //! site's tags from the same route table; [`cli`] is the command line; [`metrics`] names every
 //! metric. Leaf modules everyone uses, which import nothing of ogforge: [`reason`], [`image`],
-//! `assets` (embedded template, font and default image) and [`signing`].
+//! [`assets`] (embedded template, font and default image) and [`signing`].
 
 pub mod app;
+pub mod assets;
 pub mod cache;
 pub mod cli;
 pub mod config;
