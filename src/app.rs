@@ -59,11 +59,10 @@ impl App {
     /// Loads fonts, compiles templates, derives the routes, reads the signing keys and opens
     /// the store, as `needs` asks. Errors name the config key.
     pub fn build(config: &Config, needs: Needs) -> Result<Self, ConfigError> {
-        let origin = config.origin.as_str();
         let fonts = fonts::load(config.render.fonts_dir.as_deref())
-            .map_err(|e| ConfigError::new(origin, "render.fonts_dir", e))?;
-        let templates = Templates::compile(&config.routes)
-            .map_err(|(key, e)| ConfigError::new(origin, key, e))?;
+            .map_err(|e| config.error("render.fonts_dir", e))?;
+        let templates =
+            Templates::compile(&config.routes).map_err(|(key, e)| config.error(&key, e))?;
         let public_url = config
             .server
             .public_url
@@ -74,14 +73,13 @@ impl App {
             .iter()
             .map(|rc| {
                 let digest = template::digest(rc, &fonts.digest);
-                Route::build(rc.clone(), digest, &public_url, origin)
+                Route::build(rc.clone(), digest, &public_url, config)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let routes = Arc::new(RouteTable::new(routes));
         let keys = if needs.signing_keys && config.routes.iter().any(|r| r.signed) {
             Keys::from_process_env(&config.server.signing_keys_env).map_err(|e| {
-                ConfigError::new(
-                    origin,
+                config.error(
                     "server.signing_keys_env",
                     format!("a route has signed = true: {e}"),
                 )
@@ -93,7 +91,7 @@ impl App {
             .store
             .then(|| Store::open(&config.store))
             .transpose()
-            .map_err(|e| ConfigError::new(origin, "store.url", e))?;
+            .map_err(|e| config.error("store.url", e))?;
         let browser = config
             .routes
             .iter()

@@ -13,7 +13,7 @@ use ogforge_tags::{Id, TagRoute, TagRouteError, Tags};
 
 use crate::{
     cache::Key,
-    config::{ConfigError, RouteConfig},
+    config::{Config, ConfigError, RouteConfig},
     image::{Image, sniff_content_type},
 };
 
@@ -38,18 +38,18 @@ pub struct Route {
 
 impl Route {
     /// Derives a route from its config: `digest` covers its template, fonts and render options;
-    /// `public_url` is where crawlers reach the images (for the tags). Errors name the key.
+    /// `public_url` is where crawlers reach the images (for the tags). Errors name the key and
+    /// where its value came from (`whole`).
     pub(crate) fn build(
         config: RouteConfig,
         digest: String,
         public_url: &str,
-        origin: &str,
+        whole: &Config,
     ) -> Result<Self, ConfigError> {
         let data = Bytes::from(config.default_image.data.clone());
         let content_type = sniff_content_type(&data).ok_or_else(|| {
-            ConfigError::new(
-                origin,
-                format!("{}.default_image", config.key),
+            whole.error(
+                &format!("{}.default_image", config.key),
                 "not a JPEG, PNG or WebP image",
             )
         })?;
@@ -59,11 +59,11 @@ impl Route {
                 TagRouteError::AltText => format!("{}.alt", config.key),
                 _ => format!("{}.path", config.key),
             };
-            ConfigError::new(origin, key, e)
+            whole.error(&key, e)
         })?;
         let lifetime = |max_age: u32, s_maxage: u32| {
             HeaderValue::from_str(&format!("public, max-age={max_age}, s-maxage={s_maxage}"))
-                .map_err(|e| ConfigError::new(origin, format!("{}.max_age", config.key), e))
+                .map_err(|e| whole.error(&format!("{}.max_age", config.key), e))
         };
         Ok(Self {
             cache_control: lifetime(config.max_age, config.s_maxage)?,

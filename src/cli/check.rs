@@ -25,7 +25,7 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         && let Err(e) = store.probe().await
     {
         failed += 1;
-        eprintln!("error: {}: store.url: {e}", config.origin);
+        eprintln!("error: {}", config.error("store.url", e));
     }
     for route in app.routes.routes() {
         let c = &route.config;

@@ -106,7 +106,15 @@ pub fn run() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // One `error:` per error (a config load reports all of its errors at once); the
+            // indented lines under one (a TOML snippet, a regex caret) are its own.
+            for line in format!("{e:#}").lines() {
+                if line.starts_with(char::is_whitespace) {
+                    eprintln!("{line}");
+                } else {
+                    eprintln!("error: {line}");
+                }
+            }
             ExitCode::FAILURE
         }
     }
