@@ -20,6 +20,10 @@ pub const FALLBACKS: &str = "ogforge_fallbacks_total";
 pub const STORE_SECONDS: &str = "ogforge_store_seconds";
 pub const STORE_ERRORS: &str = "ogforge_store_errors_total";
 pub const STORE_PENDING: &str = "ogforge_store_pending_writes";
+pub const MEMORY_BYTES: &str = "ogforge_memory_bytes";
+pub const MEMORY_ENTRIES: &str = "ogforge_memory_entries";
+pub const MEMORY_EVICTIONS: &str = "ogforge_memory_evictions_total";
+pub const BUILD_INFO: &str = "ogforge_build_info";
 pub const STORE_PENDING_DROPPED: &str = "ogforge_store_pending_dropped_total";
 pub const STORE_BREAKER_OPEN: &str = "ogforge_store_breaker_open";
 pub const STORE_DAMAGED: &str = "ogforge_store_damaged_total";
@@ -39,12 +43,19 @@ pub const RENDER_BUCKETS: &[f64] = &[
 /// scraped grows without bound; drained, its metrics memory is flat.
 pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Upper bounds (seconds) of the store call buckets: a local folder answers in well under a
+/// millisecond, S3 in tens of milliseconds, a failing store at its deadline (5 s by default).
+pub const STORE_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// The Prometheus recorder with ogforge's histogram buckets; install it once per process.
 pub fn prometheus_builder()
 -> Result<metrics_exporter_prometheus::PrometheusBuilder, metrics_exporter_prometheus::BuildError> {
     use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
     PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Full(RENDER_SECONDS.into()), RENDER_BUCKETS)
+        .set_buckets_for_metric(Matcher::Full(RENDER_SECONDS.into()), RENDER_BUCKETS)?
+        .set_buckets_for_metric(Matcher::Full(STORE_SECONDS.into()), STORE_BUCKETS)
 }
 
 /// Installs the recorder, describes every metric and starts its upkeep on the current runtime
@@ -52,6 +63,8 @@ pub fn prometheus_builder()
 pub fn install() -> Option<PrometheusHandle> {
     let handle = prometheus_builder().ok()?.install_recorder().ok()?;
     describe();
+    metrics_process::Collector::default().describe();
+    metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     let upkeep = handle.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(UPKEEP_INTERVAL);
@@ -64,6 +77,54 @@ pub fn install() -> Option<PrometheusHandle> {
     Some(handle)
 }
 
+/// Reads the process's own figures (`process_resident_memory_bytes`, `process_open_fds`,
+/// `process_cpu_seconds_total`, threads) into their gauges; called on each scrape.
+pub fn collect_process() {
+    metrics_process::Collector::default().collect();
+}
+
+/// Creates, at zero, the series that alerts and dashboards take rates of, so that a quiet
+/// instance has them from start-up instead of "no data": per route (`routes` are the route
+/// labels) the requests by tier, renders, fallbacks by reason, rate-limited misses and request
+/// timeouts; the store's errors by operation; the flight, Chromium and pending-write figures.
+pub fn zero(routes: &[metrics::SharedString]) {
+    for route in routes {
+        for tier in ["memory", "store", "render", "fallback"] {
+            metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => "200", "tier" => tier)
+                .absolute(0);
+        }
+        metrics::counter!(RENDERS, "route" => route.clone(), "outcome" => "ok").absolute(0);
+        for reason in crate::reason::Reason::ALL {
+            metrics::counter!(FALLBACKS, "route" => route.clone(), "reason" => reason.code())
+                .absolute(0);
+        }
+        metrics::counter!(RATE_LIMITED, "route" => route.clone()).absolute(0);
+        metrics::counter!(REQUEST_TIMEOUTS, "route" => route.clone()).absolute(0);
+    }
+    for op in ["get", "put"] {
+        metrics::counter!(STORE_ERRORS, "op" => op).absolute(0);
+    }
+    for counter in [
+        FLIGHT_WAITERS,
+        BROWSER_LAUNCHES,
+        STORE_PENDING_DROPPED,
+        STORE_DAMAGED,
+        MEMORY_EVICTIONS,
+    ] {
+        metrics::counter!(counter).absolute(0);
+    }
+    for gauge in [
+        RENDERS_IN_FLIGHT,
+        RENDERS_QUEUED,
+        STORE_PENDING,
+        STORE_BREAKER_OPEN,
+        MEMORY_BYTES,
+        MEMORY_ENTRIES,
+    ] {
+        metrics::gauge!(gauge).set(0.0);
+    }
+}
+
 /// Registers help text and units with the installed recorder.
 pub fn describe() {
     describe_counter!(
@@ -72,7 +133,7 @@ pub fn describe() {
     );
     describe_counter!(
         RENDERS,
-        "Renders started, by route and outcome (ok, error, timeout)."
+        "Renders started, by route and outcome (ok, or the fallback reason it came to)."
     );
     describe_histogram!(
         RENDER_SECONDS,
@@ -95,7 +156,21 @@ pub fn describe() {
     describe_histogram!(
         STORE_SECONDS,
         Unit::Seconds,
-        "Object store call time by operation (get, put)."
+        "Object store call time by operation (get, put); calls skipped by the breaker are not timed."
+    );
+    describe_gauge!(
+        MEMORY_BYTES,
+        Unit::Bytes,
+        "Encoded bytes (and keys) held by the memory tier (at most cache.memory_bytes)."
+    );
+    describe_gauge!(MEMORY_ENTRIES, "Images held by the memory tier.");
+    describe_counter!(
+        MEMORY_EVICTIONS,
+        "Images evicted from the memory tier to stay within cache.memory_bytes."
+    );
+    describe_gauge!(
+        BUILD_INFO,
+        "Always 1; the version label says which ogforge runs."
     );
     describe_counter!(STORE_ERRORS, "Object store failures by operation.");
     describe_gauge!(

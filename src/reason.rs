@@ -38,6 +38,23 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, for metrics that exist at zero from start-up.
+    pub const ALL: [Self; 13] = [
+        Self::UnknownRoute,
+        Self::InvalidId,
+        Self::IdTooLong,
+        Self::TemplateError,
+        Self::RenderError,
+        Self::RenderTimeout,
+        Self::Overloaded,
+        Self::BadSignature,
+        Self::PageStatus,
+        Self::PageError,
+        Self::PageTimeout,
+        Self::BrowserError,
+        Self::RateLimited,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Self::UnknownRoute => "unknown-route",

@@ -20,6 +20,11 @@ impl Memory {
                 .weigher(|k: &String, v: &Image| {
                     u32::try_from(v.bytes.len() + k.len()).unwrap_or(u32::MAX)
                 })
+                .eviction_listener(|_, _, cause| {
+                    if cause == moka::notification::RemovalCause::Size {
+                        metrics::counter!(crate::metrics::MEMORY_EVICTIONS).increment(1);
+                    }
+                })
                 .build()
         });
         Self { cache }
@@ -27,6 +32,15 @@ impl Memory {
 
     pub(crate) async fn get(&self, key: &Key) -> Option<Image> {
         self.cache.as_ref()?.get(key.as_str()).await
+    }
+
+    /// Entries and weighted bytes held now (after moka's pending upkeep, so they are exact).
+    pub(crate) async fn stats(&self) -> (u64, u64) {
+        let Some(cache) = &self.cache else {
+            return (0, 0);
+        };
+        cache.run_pending_tasks().await;
+        (cache.entry_count(), cache.weighted_size())
     }
 
     pub(crate) async fn insert(&self, key: &Key, image: Image) {

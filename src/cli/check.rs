@@ -21,6 +21,25 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = args.common.load(None)?;
     let app = App::build(&config, Needs::LOCAL)?;
     let mut failed = 0usize;
+    // A miss may wait for a store read, then render: a deadline shorter than both cuts misses
+    // that would have been served (serve allows it, for tests and deliberate setups).
+    let (deadline, read, render) = (
+        config.server.request_timeout,
+        config.store.timeout,
+        config.render.timeout,
+    );
+    if deadline < read + render {
+        failed += 1;
+        let reason = format!(
+            "{deadline:?} cannot cover a store read (store.timeout_ms, {read:?}) plus a render \
+             (render.timeout_ms, {render:?}); raise it to at least {:?}",
+            read + render
+        );
+        eprintln!(
+            "error: {}",
+            config.error("server.request_timeout_ms", reason)
+        );
+    }
     if let Some(store) = app.pipeline.store()
         && let Err(e) = store.probe().await
     {

@@ -37,6 +37,10 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .public_url
         .get_or_insert_with(|| format!("http://{local}"));
     let app = Arc::new(App::build(&config, Needs::SERVE)?);
+    let labels: Vec<_> = (app.routes.routes().iter())
+        .map(|r| r.label.clone())
+        .collect();
+    crate::metrics::zero(&labels);
     // Chromium starts in the background; the first browser render waits for it if need be.
     let warming = Arc::clone(&app);
     tokio::spawn(async move {

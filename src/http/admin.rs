@@ -1,5 +1,6 @@
 //! The admin listener: `/healthz` (the process answers), `/readyz` (the store answers) and
-//! `/metrics` (Prometheus text format).
+//! `/metrics` (Prometheus text format; gauges that are read rather than counted, such as the
+//! memory tier's size and the process's RSS, are refreshed on each scrape).
 
 use axum::{
     Router,
@@ -41,11 +42,15 @@ async fn readyz(State(s): State<AdminState>) -> Response {
 
 async fn render_metrics(State(s): State<AdminState>) -> Response {
     match &s.metrics {
-        Some(handle) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle.render(),
-        )
-            .into_response(),
+        Some(handle) => {
+            s.app.app.pipeline.observe().await;
+            crate::metrics::collect_process();
+            (
+                [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                handle.render(),
+            )
+                .into_response()
+        }
         None => (StatusCode::NOT_FOUND, "metrics are off\n").into_response(),
     }
 }

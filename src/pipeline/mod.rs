@@ -121,9 +121,14 @@ impl Pipeline {
         self.store.as_ref()
     }
 
-    /// Store writes waiting for the store to answer again.
-    pub fn pending_writes(&self) -> usize {
-        self.writer.as_ref().map_or(0, Writer::pending)
+    /// Sets the gauges that are read, not counted: the memory tier's size and the pending
+    /// store writes. Called on each scrape.
+    pub async fn observe(&self) {
+        let (entries, bytes) = self.memory.stats().await;
+        metrics::gauge!(m::MEMORY_ENTRIES).set(entries as f64);
+        metrics::gauge!(m::MEMORY_BYTES).set(bytes as f64);
+        let pending = self.writer.as_ref().map_or(0, Writer::pending);
+        metrics::gauge!(m::STORE_PENDING).set(pending as f64);
     }
 
     /// An HTTP request: the tiers within the request deadline, then the policies for what

@@ -271,3 +271,21 @@ fn check_probes_the_store_for_real() {
     s3.stop();
     check_fails(&w, &["store.url", "cannot connect"]);
 }
+
+/// Issue 11: a request deadline shorter than a store read plus a render is refused by `check`.
+#[test]
+fn check_refuses_a_request_deadline_shorter_than_a_store_read_and_a_render() {
+    let w = Workdir::new();
+    w.config(&format!(
+        "[server]\nadmin_listen = \"\"\nrequest_timeout_ms = 6000\n{FILE_STORE}timeout_ms = 5000\n"
+    ));
+    check_fails(
+        &w,
+        &[
+            "server.request_timeout_ms",
+            "store.timeout_ms",
+            "render.timeout_ms",
+            "8s",
+        ],
+    );
+}

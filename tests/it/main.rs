@@ -17,6 +17,7 @@ mod edge;
 mod hostile;
 mod limits;
 mod logs;
+mod metrics;
 mod outage;
 mod proxy;
 mod tags;
