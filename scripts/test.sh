@@ -47,4 +47,5 @@ log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test (unit and integration, real S3 / Chromium / nginx)"
-cargo test --workspace --locked
+# --no-fail-fast: one failing test binary does not hide the results of the others.
+cargo test --workspace --locked --no-fail-fast

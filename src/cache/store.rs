@@ -127,7 +127,7 @@ impl Store {
             std::fs::create_dir_all(&dir).map_err(|e| StoreConfigError::Folder(dir.clone(), e))?;
             sweep_staging_files(&dir);
             // Renames are atomic; fsync makes a confirmed write survive a power cut too.
-            let fs = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
+            let fs = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(cfg.fsync);
             (Arc::new(fs), false)
         } else {
             let url = url::Url::parse(raw).map_err(|e| StoreConfigError::Url(raw.to_owned(), e))?;

@@ -248,6 +248,31 @@ mod tests {
         }
     }
 
+    /// The README's configuration table is the one place users read every key: each key that
+    /// exists has its row, with its environment variable.
+    #[test]
+    fn the_readme_table_lists_every_key() {
+        let raw: RawConfig = toml::from_str(&example_with_every_key()).unwrap();
+        let mut keys = Vec::new();
+        key_paths("", &toml::Value::try_from(&raw).unwrap(), &mut keys);
+        let readme = include_str!("../../README.md");
+        let missing: Vec<String> = keys
+            .iter()
+            .map(|(path, _)| path.replacen("routes.0.", "routes[].", 1))
+            .filter(|key| {
+                let leaf = key.rsplit('.').next().unwrap_or(key);
+                // `routes[].width`, `height` share a row: the leaf alone counts there.
+                !readme.lines().any(|l| {
+                    l.starts_with("| `")
+                        && (l.contains(&format!("`{key}`"))
+                            || l.contains(&format!("`{key}.NAME`"))
+                            || l.contains(&format!("`{leaf}`")))
+                })
+            })
+            .collect();
+        assert!(missing.is_empty(), "README's table lacks {missing:?}");
+    }
+
     #[test]
     fn the_example_config_loads_and_equals_the_embedded_defaults() {
         let dir = tempfile::tempdir().unwrap();

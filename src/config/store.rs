@@ -14,6 +14,8 @@ pub(super) mod defaults {
     pub const STORE_URL: &str = "./data";
     /// A store call that takes longer counts as an outage: the render is still served.
     pub const STORE_TIMEOUT_MS: u64 = 5_000;
+    /// Folder stores fsync each write, so a confirmed (`stored`) image survives a power cut.
+    pub const STORE_FSYNC: bool = true;
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -26,6 +28,7 @@ pub(crate) struct RawStore {
     pub(crate) secret_access_key: Option<String>,
     pub(crate) allow_http: bool,
     pub(crate) timeout_ms: u64,
+    pub(crate) fsync: bool,
 }
 
 impl Default for RawStore {
@@ -38,6 +41,7 @@ impl Default for RawStore {
             secret_access_key: None,
             allow_http: false,
             timeout_ms: defaults::STORE_TIMEOUT_MS,
+            fsync: defaults::STORE_FSYNC,
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct StoreConfig {
     pub secret_access_key: Option<String>,
     pub allow_http: bool,
     pub timeout: Duration,
+    /// Folder stores: fsync each written file and its folder before a write counts as done.
+    pub fsync: bool,
     /// Relative `file` stores resolve against this folder (the config file's).
     pub base_dir: PathBuf,
 }
@@ -68,6 +74,8 @@ impl fmt::Debug for StoreConfig {
                 &self.secret_access_key.as_ref().map(|_| "***"),
             )
             .field("allow_http", &self.allow_http)
+            .field("timeout", &self.timeout)
+            .field("fsync", &self.fsync)
             .finish()
     }
 }
@@ -78,6 +86,9 @@ pub(super) fn load(value: Option<Value>, base: &Path, r: &mut Report) -> Option<
     if raw.url.trim().is_empty() {
         return r.error("url", "must not be empty");
     }
+    if let Some(reason) = malformed_url(raw.url.trim()) {
+        return r.error("url", reason);
+    }
     Some(StoreConfig {
         url: raw.url,
         endpoint: raw.endpoint,
@@ -86,7 +97,23 @@ pub(super) fn load(value: Option<Value>, base: &Path, r: &mut Report) -> Option<
         secret_access_key: raw.secret_access_key,
         allow_http: raw.allow_http,
         timeout: Duration::from_millis(raw.timeout_ms.max(1)),
+        fsync: raw.fsync,
         base_dir: base.to_path_buf(),
+    })
+}
+
+/// A URL that lost its `//` (`s3:/bucket`, `s3:bucket`) would otherwise be taken for a folder
+/// of that name and fill the local disk instead of the bucket.
+fn malformed_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once(':')?;
+    let scheme_like = scheme.len() > 1
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    (scheme_like && !rest.starts_with("//")).then(|| {
+        let bucket = rest.trim_start_matches('/');
+        format!("{url:?} is not a URL (no \"//\" after \"{scheme}:\"); write {scheme}://{bucket}, or ./{url} for a folder")
     })
 }
 
@@ -109,5 +136,30 @@ mod tests {
         };
         let e = load_with_env(None, &flags, &[]).unwrap_err();
         assert_eq!(e.to_string(), "flag --store: must not be empty");
+    }
+
+    #[test]
+    fn a_url_without_its_slashes_is_not_taken_for_a_folder() {
+        for bad in ["s3:/bucket", "s3:bucket", "gs:/b/prefix", "file:/tmp/x"] {
+            let flags = Overrides {
+                store: Some(bad.into()),
+                ..Overrides::default()
+            };
+            let e = load_with_env(None, &flags, &[]).unwrap_err().to_string();
+            assert!(e.contains("is not a URL"), "{bad}: {e}");
+        }
+        for good in [
+            "s3://bucket",
+            "./data",
+            "data",
+            "/var/lib/ogforge",
+            "file:///tmp/x",
+        ] {
+            let flags = Overrides {
+                store: Some(good.into()),
+                ..Overrides::default()
+            };
+            assert!(load_with_env(None, &flags, &[]).is_ok(), "{good}");
+        }
     }
 }

@@ -550,22 +550,33 @@ async fn basic_auth_from_the_environment_reaches_the_page() {
     );
 }
 
+/// The first request that renders among a few tries (bounded): on a loaded machine a cold
+/// Chromium's first page can outlast a short navigation timeout, which says nothing about what
+/// a test checks next. Returns the reply that rendered.
+async fn first_render(server: &crate::util::Server, ids: &[&str]) -> Option<crate::util::Reply> {
+    for id in ids {
+        let r = send(client().get(server.url(&format!("/p/{id}.jpg")))).await;
+        if r.header("x-ogforge-tier") == "render" {
+            return Some(r);
+        }
+    }
+    None
+}
+
+/// Issue 11 (flaky under load): the navigation timeout leaves a loaded machine room for a
+/// cold page, and the renders around the hang may take a few tries; what is checked stays the
+/// same: one timed-out request on a frozen Chromium gets it killed and replaced.
 #[tokio::test]
 async fn a_hung_chromium_is_replaced_after_one_timeout() {
-    let (_pages, _w, server) = card_route("navigation_timeout_ms = 1000");
-    let c = client();
-    assert_eq!(
-        send(c.get(server.url("/p/01-01-01.jpg")))
-            .await
-            .header("x-ogforge-tier"),
-        "render"
-    );
+    let (_pages, _w, server) = card_route("navigation_timeout_ms = 4000");
+    let warm = first_render(&server, &["01-01-01", "01-01-02", "01-01-03"]).await;
+    assert!(warm.is_some(), "Chromium never rendered before the hang");
     let hung = chromium_of(server.pid()).expect("ogforge runs a Chromium");
     // Frozen, not dead: the process is there but answers nothing.
     let _ = std::process::Command::new("kill")
         .args(["-STOP", &hung.to_string()])
         .status();
-    let r = send(c.get(server.url("/p/02-02-02.jpg"))).await;
+    let r = send(client().get(server.url("/p/02-02-02.jpg"))).await;
     // Which deadline fires first depends on where the render was when Chromium froze.
     assert!(
         ["page-timeout", "render-timeout"].contains(&r.header("x-ogforge-fallback")),
@@ -574,18 +585,18 @@ async fn a_hung_chromium_is_replaced_after_one_timeout() {
     );
     // The probe after the timeout finds it hung and kills it ...
     assert!(
-        eventually(Duration::from_secs(10), || group_members(hung).is_empty()).await,
+        eventually(Duration::from_secs(20), || group_members(hung).is_empty()).await,
         "the hung Chromium is still there: {:?}",
         group_members(hung)
     );
-    // ... and the next request gets a new one.
-    let r = send(c.get(server.url("/p/03-03-03.jpg"))).await;
-    assert_eq!(
-        r.header("x-ogforge-tier"),
-        "render",
-        "{}",
-        r.header("x-ogforge-fallback")
+    // ... and a new one renders the next requests.
+    let after = first_render(&server, &["03-03-03", "03-03-04", "03-03-05"]).await;
+    assert!(
+        after.is_some(),
+        "no render after the hung Chromium was replaced"
     );
+    let fresh = chromium_of(server.pid()).expect("a new Chromium");
+    assert_ne!(fresh, hung, "the hung Chromium is not the one rendering");
     server.stop();
 }
 
