@@ -67,13 +67,34 @@ impl Templates {
         ctx.insert("height", Value::from(route.height));
         let fail = |e: minijinja::Error| TemplateError {
             origin: route.template.origin.clone(),
-            reason: describe(&e),
+            reason: describe_render(&e, &route.template.data, ctx_names(route, id)),
         };
         self.env
             .get_template(&route.name)
             .map_err(fail)?
             .render(ctx)
             .map_err(fail)
+    }
+}
+
+/// The variables a template of `route` sees for `id`, for messages.
+fn ctx_names(route: &RouteConfig, id: &Id) -> String {
+    let mut names: Vec<&str> = vec!["id", "route", "width", "height"];
+    names.extend(id.captures().iter().map(|(n, _)| n.as_str()));
+    names.extend(route.vars.keys().map(String::as_str));
+    names.join(", ")
+}
+
+/// A render error; an undefined variable is named, with the variables there are.
+fn describe_render(e: &minijinja::Error, source: &str, known: String) -> String {
+    let undefined = e.kind() == minijinja::ErrorKind::UndefinedError;
+    match e.range().and_then(|r| source.get(r)).filter(|_| undefined) {
+        Some(expr) => format!(
+            "line {}: `{}` is undefined (the template sees: {known})",
+            e.line().unwrap_or(0),
+            expr.trim()
+        ),
+        None => describe(e),
     }
 }
 

@@ -289,3 +289,22 @@ fn check_refuses_a_request_deadline_shorter_than_a_store_read_and_a_render() {
         ],
     );
 }
+
+/// Issue 11: an undefined template variable is named, with the variables the template sees.
+#[test]
+fn check_names_an_undefined_template_variable() {
+    let w = Workdir::new();
+    w.write(
+        "undefined.html",
+        "<div style=\"display:flex\">{{ id }} {{ title }}</div>",
+    );
+    w.config(&route("template = \"undefined.html\"\nsample_id = \"7\"\n"));
+    check_fails(
+        &w,
+        &[
+            "routes[0].template",
+            "`title` is undefined",
+            "id, route, width, height",
+        ],
+    );
+}
