@@ -6,6 +6,7 @@ mod breaker;
 pub(crate) mod flight;
 pub(crate) mod key;
 pub(crate) mod memory;
+mod probe;
 pub(crate) mod store;
 pub(crate) mod writer;
 

@@ -51,32 +51,6 @@ pub(crate) enum StoreError {
     Backend(#[from] object_store::Error),
 }
 
-/// Why the store failed `check`'s probe, in words an operator can act on.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum ProbeError {
-    #[error("cannot connect to {0}: is the server running, and is store.endpoint right? ({1})")]
-    Connect(String, String),
-    #[error(
-        "{0} refused the credentials: set store.access_key_id and store.secret_access_key \
-         (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) to a key that may write the bucket ({1})"
-    )]
-    Credentials(String, String),
-    #[error(
-        "no credentials for {0}: set store.access_key_id and store.secret_access_key (or \
-         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the provider's own variables); none was \
-         found, so the instance metadata service was asked ({1})"
-    )]
-    NoCredentials(String, String),
-    #[error("the bucket of {0} does not exist, or this key may not see it ({1})")]
-    NoBucket(String, String),
-    #[error("{0} did not answer within store.timeout_ms ({1:?})")]
-    Timeout(String, Duration),
-    #[error("{0}: the probe object read back differs from what was written")]
-    Mismatch(String),
-    #[error("{0}: {1}")]
-    Other(String, String),
-}
-
 /// What a read found.
 #[derive(Debug)]
 pub(crate) enum Got {
@@ -217,7 +191,7 @@ impl Store {
         self.breaker.is_open()
     }
 
-    async fn deadline<T>(
+    pub(super) async fn deadline<T>(
         &self,
         f: impl Future<Output = object_store::Result<T>>,
     ) -> Result<T, StoreError> {
@@ -303,67 +277,9 @@ impl Store {
         .await
     }
 
-    /// Writes a probe object with create-if-absent, reads it back and deletes it: what `check`
-    /// does to prove the store works before a deployment, not only that its URL parses.
-    pub(crate) async fn probe(&self) -> Result<(), ProbeError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let path = StorePath::from(format!("_ogforge/probe-{}-{nanos}", std::process::id()));
-        let body = Bytes::from(format!("ogforge check {nanos}"));
-        let opts = PutOptions {
-            mode: PutMode::Create,
-            ..Default::default()
-        };
-        let put = self
-            .inner
-            .put_opts(&path, PutPayload::from_bytes(body.clone()), opts);
-        self.deadline(put).await.map_err(|e| self.explain(e))?;
-        let read = self.deadline(async { self.inner.get(&path).await?.bytes().await });
-        let got = read.await.map_err(|e| self.explain(e))?;
-        let deleted = self.deadline(self.inner.delete(&path)).await;
-        if got != body {
-            return Err(ProbeError::Mismatch(self.display.clone()));
-        }
-        deleted.map_err(|e| self.explain(e))
-    }
-
-    fn explain(&self, e: StoreError) -> ProbeError {
-        let store = self.display.clone();
-        let text = match e {
-            StoreError::Timeout(t) => return ProbeError::Timeout(store, t),
-            StoreError::Skipped => return ProbeError::Other(store, e.to_string()),
-            StoreError::Backend(e) => {
-                let text = one_line(&e);
-                match e {
-                    object_store::Error::PermissionDenied { .. }
-                    | object_store::Error::Unauthenticated { .. } => {
-                        return ProbeError::Credentials(store, text);
-                    }
-                    object_store::Error::NotFound { .. } => {
-                        return ProbeError::NoBucket(store, text);
-                    }
-                    _ => text,
-                }
-            }
-        };
-        // object_store wraps most HTTP failures in `Generic`; its text says which.
-        let has = |needle: &str| text.contains(needle);
-        if has("169.254.169.254") || has("instance metadata") || has("credential") {
-            ProbeError::NoCredentials(store, text)
-        } else if has("NoSuchBucket") || has("bucket does not exist") {
-            ProbeError::NoBucket(store, text)
-        } else if has("InvalidAccessKeyId")
-            || has("SignatureDoesNotMatch")
-            || has("AccessDenied")
-            || has("403 Forbidden")
-        {
-            ProbeError::Credentials(store, text)
-        } else if has("onnect") || has("refused") || has("dns error") {
-            ProbeError::Connect(store, text)
-        } else {
-            ProbeError::Other(store, text)
-        }
+    /// The store behind the deadlines and the breaker, for the probe.
+    pub(super) fn inner(&self) -> &dyn ObjectStore {
+        self.inner.as_ref()
     }
 
     /// Whether the store answers, for readiness (whatever the breaker says).
@@ -416,19 +332,4 @@ fn sweep_staging_files(dir: &std::path::Path) {
     if swept > 0 {
         tracing::info!(swept, dir = %dir.display(), "removed staging files of interrupted writes");
     }
-}
-
-/// An error and its sources on one line.
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
