@@ -114,3 +114,40 @@ fn one_line(e: &dyn std::error::Error) -> String {
     }
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::config::{Overrides, load_with_env};
+
+    fn generic(text: &str) -> StoreError {
+        StoreError::Backend(object_store::Error::Generic {
+            store: "S3",
+            source: text.to_owned().into(),
+        })
+    }
+
+    /// The words a probe failure gets, from what object_store says (no network: the texts
+    /// are the ones seen from a real S3 client).
+    #[test]
+    fn probe_failures_are_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = dir.path().display().to_string();
+        let env = [("OGFORGE__STORE__URL".to_owned(), url)];
+        let config = load_with_env(None, &Overrides::default(), &env).unwrap();
+        let store = Store::open(&config.store).unwrap();
+        let e = store.explain(generic(
+            "Error performing PUT http://169.254.169.254/latest/api/token: 403 Forbidden",
+        ));
+        assert!(matches!(e, ProbeError::NoCredentials(..)), "{e}");
+        let e = store.explain(generic("tcp connect error: Connection refused (os error 111)"));
+        assert!(matches!(e, ProbeError::Connect(..)), "{e}");
+        let e = store.explain(generic("<Code>SignatureDoesNotMatch</Code>"));
+        assert!(matches!(e, ProbeError::Credentials(..)), "{e}");
+        let e = store.explain(generic("<Code>NoSuchBucket</Code>"));
+        assert!(matches!(e, ProbeError::NoBucket(..)), "{e}");
+        let e = store.explain(StoreError::Timeout(Duration::from_secs(5)));
+        assert!(e.to_string().contains("store.timeout_ms"), "{e}");
+    }
+}
