@@ -8,7 +8,9 @@
 //! gzip/deflate answer anyway is decompressed on the fly. A rewritten body loses its
 //! `Content-Length` (its length changes; it is sent chunked) and its strong `ETag` turns weak.
 //! Ids are validated and URLs built by each route's tag builder in [`crate::route`] (the
-//! `ogforge-tags` crate): the same route table the image service uses.
+//! `ogforge-tags` crate): the same route table the image service uses. On a signed route the
+//! value alone gets the (signed) default image: the query is anyone's to write, so the proxy
+//! never signs it; the page's link carries the id's signature as `{param}_sig`.
 
 use std::{
     io::Write,
@@ -63,6 +65,8 @@ pub struct Proxy {
     /// Base URL of the main site, without a trailing `/`.
     upstream: String,
     param: String,
+    /// `{param}_sig`: the signature of the id in `param`, for a signed route.
+    sig_param: String,
     routes: Arc<RouteTable>,
 }
 
@@ -78,6 +82,7 @@ impl Proxy {
             client,
             upstream: upstream.trim_end_matches('/').to_owned(),
             param: param.to_owned(),
+            sig_param: format!("{param}_sig"),
             routes,
         })
     }
@@ -138,10 +143,12 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             }
             headers.remove(header::CONTENT_LENGTH);
             weaken_etag(&mut headers);
-            let raw = first_param(parts.uri.query(), &p.param);
+            let query = parts.uri.query();
+            let raw = first_param(query, &p.param);
+            let sig = first_param(query, &p.sig_param);
             let tags_html = p
                 .routes
-                .tags(None, raw.as_deref())
+                .tags(None, raw.as_deref(), sig.as_deref())
                 .map(|(_, t)| t.to_html())
                 .unwrap_or_default();
             rewrite_body(upstream, decoder, tags_html)
