@@ -264,3 +264,59 @@ async fn a_bad_signature_can_get_the_default_image() {
     assert_eq!(r.header("cache-control"), "public, max-age=60, s-maxage=60");
     assert!(w.stored().is_empty());
 }
+
+/// `ogforge sign PATH` that is expected to fail: its stderr.
+fn sign_fails(w: &Workdir, path: &str) -> String {
+    let out = std::process::Command::new(crate::util::BIN)
+        .args(["sign", "-c", "ogforge.toml", path])
+        .current_dir(w.path())
+        .env("OGFORGE_SIGNING_KEYS", "a-signing-key-0123456789")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// Issue 11: `ogforge sign` signs the canonical path, whether PATH is typed as text or encoded
+/// in any spelling, and that one signature verifies every spelling of the request.
+#[tokio::test]
+async fn sign_signs_the_canonical_path_of_free_text_and_every_spelling_verifies() {
+    const KEY: &str = "free-text-signing-key-0123456789";
+    let w = Workdir::new();
+    w.write(
+        "fast.html",
+        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
+    );
+    w.config(&format!(
+        "{FILE_STORE}[[routes]]\nname = \"q\"\npath = \"/q/{{id}}.png\"\nid_pattern = '.+'\n\
+         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\nsigned = true\n\
+         [[routes]]\nname = \"open\"\npath = \"/open/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
+         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\n"
+    ));
+    let typed = sign(&w, "/q/Hello, world!.png", KEY);
+    let (canonical, sig) = typed.split_once("?sig=").unwrap();
+    assert_eq!(canonical, "/q/Hello%2C%20world%21.png");
+    for spelling in ["/q/Hello%2C%20world%21.png", "/q/Hello%2c%20world!.png"] {
+        assert_eq!(sign(&w, spelling, KEY), typed, "{spelling}");
+    }
+    assert_eq!(
+        sign(&w, "/q/Café 100%25.png", KEY),
+        sign(&w, "/q/Caf%C3%A9%20100%25.png", KEY)
+    );
+    let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", KEY)]);
+    let first = get(&s.url(&typed)).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("x-ogforge-tier"), "render");
+    let other = get(&s.url(&format!("/q/Hello%2c%20world!.png?sig={sig}"))).await;
+    assert_eq!(other.status, 200);
+    assert_eq!(other.header("x-ogforge-tier"), "memory");
+    // Not another id, whatever the spelling.
+    let r = get(&s.url(&format!("/q/Hello%2C%20world%3F.png?sig={sig}"))).await;
+    assert_eq!(r.status, 403);
+    // What sign refuses rather than print a URL that would not be served.
+    assert!(sign_fails(&w, "/q/a%00b.png").contains("routes[0]"));
+    assert!(sign_fails(&w, "/q/a%zz.png").contains("invalid-id"));
+    assert!(sign_fails(&w, "/open/1.png").contains("not signed"));
+    assert!(sign_fails(&w, "/nowhere").contains("no route"));
+    assert!(sign_fails(&w, "/q/a.png?sig=1").contains("query"));
+}

@@ -19,6 +19,7 @@ mod limits;
 mod logs;
 mod outage;
 mod proxy;
+mod proxy_tags;
 mod tags;
 mod tiers;
 mod util;
