@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::util::{Server, Workdir, default_image, get};
+use crate::util::{FAST, Server, Workdir, default_image, fast_route, get, sign};
 
 const FILE_STORE: &str = "[store]\nurl = \"data\"\n";
 
@@ -157,20 +157,6 @@ async fn a_full_render_queue_can_answer_with_the_default_image() {
     );
 }
 
-/// `ogforge sign PATH` with `keys` in the environment; the printed signed path.
-fn sign(w: &Workdir, path: &str, keys: &str) -> String {
-    let out = std::process::Command::new(crate::util::BIN)
-        .args(["sign", "-c", "ogforge.toml", path])
-        .current_dir(w.path())
-        .env("OGFORGE_SIGNING_KEYS", keys)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let printed = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert!(!printed.contains(keys), "the key is never printed");
-    printed
-}
-
 #[tokio::test]
 async fn signed_routes_accept_valid_signatures_of_old_and_new_keys_and_refuse_others() {
     const OLD: &str = "old-signing-key-0123456789";
@@ -283,15 +269,11 @@ fn sign_fails(w: &Workdir, path: &str) -> String {
 async fn sign_signs_the_canonical_path_of_free_text_and_every_spelling_verifies() {
     const KEY: &str = "free-text-signing-key-0123456789";
     let w = Workdir::new();
-    w.write(
-        "fast.html",
-        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
-    );
+    w.write("fast.html", FAST);
     w.config(&format!(
-        "{FILE_STORE}[[routes]]\nname = \"q\"\npath = \"/q/{{id}}.png\"\nid_pattern = '.+'\n\
-         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\nsigned = true\n\
-         [[routes]]\nname = \"open\"\npath = \"/open/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
-         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"fast.html\"\n"
+        "{FILE_STORE}{}{}",
+        fast_route("q", ".+", true),
+        fast_route("open", "[0-9]+", false)
     ));
     let typed = sign(&w, "/q/Hello, world!.png", KEY);
     let (canonical, sig) = typed.split_once("?sig=").unwrap();

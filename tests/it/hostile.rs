@@ -1,6 +1,6 @@
 //! Hostile paths: no 5xx, no panic, nothing reflected, nothing stored.
 
-use crate::util::{Server, Workdir, client, default_image, get, send};
+use crate::util::{FAST, Server, Workdir, client, default_image, fast_route, get, send};
 
 #[tokio::test]
 async fn naughty_paths_never_get_a_5xx_or_their_own_text_back() {
@@ -47,15 +47,11 @@ const KEY: &str = "hostile-signing-key-0123456789";
 /// A signed route whose ids may be any text (`.+`), on a plain box: which id a request is
 /// matters here (its key, its log line), not what is drawn.
 fn free_text_route(w: &Workdir) -> Server {
-    w.write(
-        "box.html",
-        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
-    );
-    w.config(
-        "[store]\nurl = \"data\"\n[[routes]]\nname = \"q\"\npath = \"/q/{id}.png\"\n\
-         id_pattern = '.+'\nformat = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"box.html\"\n\
-         signed = true\n",
-    );
+    w.write("fast.html", FAST);
+    w.config(&format!(
+        "[store]\nurl = \"data\"\n{}",
+        fast_route("q", ".+", true)
+    ));
     w.serve_with(&["--log-format", "json"], &[("OGFORGE_SIGNING_KEYS", KEY)])
 }
 

@@ -3,7 +3,7 @@
 
 use crate::{
     proxy::{PUBLIC, late_charset_page, metas, start_proxy_with, start_upstream},
-    util::{Workdir, client, free_port, send},
+    util::{FAST, Workdir, client, fast_route, free_port, send},
 };
 
 /// Issue 11: the tags go after the head's `<meta charset>`, so the declaration stays where
@@ -55,14 +55,9 @@ const KEY: &str = "proxy-signing-key-0123456789";
 async fn a_signed_route_gets_signed_tags_only_for_a_link_that_carries_the_signature() {
     let (up, _state) = start_upstream().await;
     let w = Workdir::new();
-    w.write(
-        "box.html",
-        "<div style=\"display:flex;width:64px;height:32px\"></div>",
-    );
-    let routes = "[[routes]]\nname = \"q\"\npath = \"/q/{id}.png\"\nid_pattern = '.+'\n\
-                  format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"box.html\"\n\
-                  signed = true\n";
-    let p = start_proxy_with(&w, &up, routes, &[("OGFORGE_SIGNING_KEYS", KEY)]);
+    w.write("fast.html", FAST);
+    let routes = fast_route("q", ".+", true);
+    let p = start_proxy_with(&w, &up, &routes, &[("OGFORGE_SIGNING_KEYS", KEY)]);
     let keys = ogforge_tags::Keys::from_list(KEY).unwrap();
     let path = "/q/Hello%2C%20world%21.png";
     let sig = keys.sign(path);

@@ -1,7 +1,7 @@
 //! `GET /_ogforge/tags` (DESIGN.md mission 9): the tags for an id as JSON or HTML, from the
 //! configured public URL, with nothing of a hostile value reflected.
 
-use crate::util::{EMBEDDED_ID, Workdir, client, default_image, get, send};
+use crate::util::{EMBEDDED_ID, FAST, Workdir, client, default_image, fast_route, get, send, sign};
 
 const FILE_STORE: &str = "[store]\nurl = \"data\"\n";
 
@@ -169,29 +169,12 @@ const KEY: &str = "tags-signing-key-0123456789";
 
 /// A signed free-text route `q` first, then an unsigned PNG route `p`, served with the key.
 fn signed_config(w: &Workdir) {
-    w.write(
-        "box.html",
-        "<div style=\"display:flex;width:64px;height:32px;background-color:teal\"></div>",
-    );
+    w.write("fast.html", FAST);
     w.config(&format!(
-        "{FILE_STORE}[[routes]]\nname = \"q\"\npath = \"/q/{{id}}.png\"\nid_pattern = '.+'\n\
-         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"box.html\"\nsigned = true\n\
-         [[routes]]\nname = \"p\"\npath = \"/p/{{id}}.png\"\nid_pattern = \"[0-9]+\"\n\
-         format = \"png\"\nwidth = 64\nheight = 32\ntemplate = \"box.html\"\n"
+        "{FILE_STORE}{}{}",
+        fast_route("q", ".+", true),
+        fast_route("p", "[0-9]+", false)
     ));
-}
-
-/// The signature `ogforge sign` prints for `path`.
-fn sign(w: &Workdir, path: &str) -> String {
-    let out = std::process::Command::new(crate::util::BIN)
-        .args(["sign", "-c", "ogforge.toml", path])
-        .current_dir(w.path())
-        .env("OGFORGE_SIGNING_KEYS", KEY)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let line = String::from_utf8(out.stdout).unwrap();
-    line.trim().split_once("?sig=").unwrap().1.to_owned()
 }
 
 /// Issue 11: a signed route's tags carry `?sig=` (its default image's too, so a crawler is
@@ -201,7 +184,8 @@ fn sign(w: &Workdir, path: &str) -> String {
 async fn signed_routes_give_signed_urls_and_never_sign_a_value_they_are_sent() {
     let w = Workdir::new();
     signed_config(&w);
-    let sig = sign(&w, "/q/Hello, world!.png");
+    let signed = sign(&w, "/q/Hello, world!.png", KEY);
+    let sig = signed.split_once("?sig=").unwrap().1;
     let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", KEY)]);
     let id = "Hello%2C%20world%21";
 
