@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use crate::util::{FAST, Server, Workdir, default_image, fast_route, get, sign};
+use crate::{
+    fast::{FAST, fast_route, sign},
+    util::{Server, Workdir, default_image, get},
+};
 
 const FILE_STORE: &str = "[store]\nurl = \"data\"\n";
 

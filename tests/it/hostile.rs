@@ -1,6 +1,9 @@
 //! Hostile paths: no 5xx, no panic, nothing reflected, nothing stored.
 
-use crate::util::{FAST, Server, Workdir, client, default_image, fast_route, get, send};
+use crate::{
+    fast::{FAST, fast_route},
+    util::{Server, Workdir, client, default_image, get, send},
+};
 
 #[tokio::test]
 async fn naughty_paths_never_get_a_5xx_or_their_own_text_back() {

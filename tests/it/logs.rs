@@ -2,7 +2,10 @@
 //! one `ogforge::access` line with its request id, route, id, tier, status and render time;
 //! signatures and signing keys never reach the log.
 
-use crate::util::{Reply, Workdir, client, send, sign};
+use crate::{
+    fast::sign,
+    util::{Reply, Workdir, client, send},
+};
 
 const KEY: &str = "log-test-signing-key-0123456789";
 

@@ -14,6 +14,7 @@ mod cdn;
 mod cli;
 mod contract;
 mod edge;
+mod fast;
 mod hostile;
 mod limits;
 mod logs;

@@ -2,8 +2,9 @@
 //! routes, against the real upstream of `proxy.rs`.
 
 use crate::{
+    fast::{FAST, fast_route},
     proxy::{PUBLIC, late_charset_page, metas, start_proxy_with, start_upstream},
-    util::{FAST, Workdir, client, fast_route, free_port, send},
+    util::{Workdir, client, free_port, send},
 };
 
 /// Issue 11: the tags go after the head's `<meta charset>`, so the declaration stays where

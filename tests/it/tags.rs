@@ -1,7 +1,10 @@
 //! `GET /_ogforge/tags` (DESIGN.md mission 9): the tags for an id as JSON or HTML, from the
 //! configured public URL, with nothing of a hostile value reflected.
 
-use crate::util::{EMBEDDED_ID, FAST, Workdir, client, default_image, fast_route, get, send, sign};
+use crate::{
+    fast::{FAST, fast_route, sign},
+    util::{EMBEDDED_ID, Workdir, client, default_image, get, send},
+};
 
 const FILE_STORE: &str = "[store]\nurl = \"data\"\n";
 
