@@ -16,7 +16,7 @@ use crate::{
     render::Renderer,
     resolve::Resolver,
     route::{Route, RouteTable},
-    signing::Keys,
+    signing,
     template::{self, Templates},
 };
 
@@ -25,7 +25,8 @@ use crate::{
 pub struct Needs {
     /// Open the object store (`render --no-store` and `proxy` do without).
     pub store: bool,
-    /// Read the signing keys (only requests from outside are checked against them).
+    /// Read the signing keys when a route is signed: to check requests from outside, and to
+    /// put `?sig=` in the URLs the tags endpoint and the proxy give.
     pub signing_keys: bool,
 }
 
@@ -40,7 +41,12 @@ impl Needs {
         store: true,
         signing_keys: false,
     };
-    /// `render --no-store` and `proxy`: neither.
+    /// `proxy`: the keys for its tags, no store.
+    pub const PROXY: Self = Self {
+        store: false,
+        signing_keys: true,
+    };
+    /// `render --no-store` and `sign`: neither.
     pub const NOTHING: Self = Self {
         store: false,
         signing_keys: false,
@@ -56,8 +62,9 @@ pub struct App {
 }
 
 impl App {
-    /// Loads fonts, compiles templates, derives the routes, reads the signing keys and opens
-    /// the store, as `needs` asks. Errors name the config key.
+    /// Loads fonts, compiles templates, reads the signing keys, derives the routes (signed ones
+    /// sign their tags with the keys) and opens the store, as `needs` asks. Errors name the
+    /// config key.
     pub fn build(config: &Config, needs: Needs) -> Result<Self, ConfigError> {
         let fonts = fonts::load(config.render.fonts_dir.as_deref())
             .map_err(|e| config.error("render.fonts_dir", e))?;
@@ -68,25 +75,24 @@ impl App {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", config.server.listen));
+        let keys = (needs.signing_keys && config.routes.iter().any(|r| r.signed))
+            .then(|| signing::from_process_env(&config.server.signing_keys_env))
+            .transpose()
+            .map_err(|e| {
+                config.error(
+                    "server.signing_keys_env",
+                    format!("a route has signed = true: {e}"),
+                )
+            })?;
         let routes = config
             .routes
             .iter()
             .map(|rc| {
                 let digest = template::digest(rc, &fonts.digest);
-                Route::build(rc.clone(), digest, &public_url, config)
+                Route::build(rc.clone(), digest, &public_url, keys.as_ref(), config)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let routes = Arc::new(RouteTable::new(routes));
-        let keys = if needs.signing_keys && config.routes.iter().any(|r| r.signed) {
-            Keys::from_process_env(&config.server.signing_keys_env).map_err(|e| {
-                config.error(
-                    "server.signing_keys_env",
-                    format!("a route has signed = true: {e}"),
-                )
-            })?
-        } else {
-            Keys::default()
-        };
         let store = needs
             .store
             .then(|| Store::open(&config.store))

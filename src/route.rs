@@ -15,6 +15,7 @@ use crate::{
     cache::Key,
     config::{Config, ConfigError, RouteConfig},
     image::{Image, sniff_content_type},
+    signing::Keys,
 };
 
 /// A configured route plus what was derived from it at start-up.
@@ -28,7 +29,8 @@ pub struct Route {
     /// The route's name as a metric label, shared so the hot path clones a pointer instead
     /// of allocating the name for every counter.
     pub label: metrics::SharedString,
-    /// The route's `og:image` / `twitter:*` tags under the public URL.
+    /// The route's `og:image` / `twitter:*` tags under the public URL (signed URLs on a signed
+    /// route whose keys were read).
     pub tags: TagRoute,
     /// `Cache-Control` of a rendered or stored image, built once.
     pub cache_control: HeaderValue,
@@ -38,12 +40,14 @@ pub struct Route {
 
 impl Route {
     /// Derives a route from its config: `digest` covers its template, fonts and render options;
-    /// `public_url` is where crawlers reach the images (for the tags). Errors name the key and
-    /// where its value came from (`whole`).
+    /// `public_url` is where crawlers reach the images (for the tags), `keys` sign a signed
+    /// route's tags (`None` where no command asked for them: then its tags are unsigned). Errors
+    /// name the key and where its value came from (`whole`).
     pub(crate) fn build(
         config: RouteConfig,
         digest: String,
         public_url: &str,
+        keys: Option<&Keys>,
         whole: &Config,
     ) -> Result<Self, ConfigError> {
         let data = Bytes::from(config.default_image.data.clone());
@@ -53,7 +57,7 @@ impl Route {
                 "not a JPEG, PNG or WebP image",
             )
         })?;
-        let tags = tag_route(&config, public_url, content_type).map_err(|e| {
+        let tags = tag_route(&config, public_url, content_type, keys).map_err(|e| {
             let key = match e {
                 TagRouteError::BaseUrl(_) => "server.public_url".to_owned(),
                 TagRouteError::AltText => format!("{}.alt", config.key),
@@ -88,20 +92,27 @@ impl Route {
 }
 
 /// The tag builder of a route. Its default image is the route's path with an empty id, which
-/// the image service answers with that route's default image.
+/// the image service answers with that route's default image; `default_type` is that image's
+/// own type (the bundled one is a JPEG, whatever the route's format). A signed route signs its
+/// URLs, the default image's included, so that a crawler is never refused.
 fn tag_route(
     c: &RouteConfig,
     public_url: &str,
     default_type: &str,
+    keys: Option<&Keys>,
 ) -> Result<TagRoute, TagRouteError> {
     let default_path = format!("{}{}", c.path.prefix(), c.path.suffix());
     // The image's pixel size, which a device scale multiplies.
     let px = |v: u32| (v as f32 * c.device_scale).round() as u32;
-    TagRoute::new(public_url, c.path.clone(), c.ids.clone())?
+    let route = TagRoute::new(public_url, c.path.clone(), c.ids.clone())?
         .with_size(px(c.width), px(c.height))?
         .with_alt(&c.alt)?
         .with_content_type(c.format.content_type())?
-        .with_default_image(&default_path, Some(default_type))
+        .with_default_image(&default_path, Some(default_type))?;
+    Ok(match keys {
+        Some(keys) if c.signed => route.with_signing(keys.clone()),
+        _ => route,
+    })
 }
 
 /// Every route, looked up by path (most specific first) or by name (configuration order).
@@ -151,14 +162,21 @@ impl RouteTable {
             .find_map(|r| r.config.path.match_path(path).map(|raw| (r, raw)))
     }
 
-    /// The tags for a raw value on the named route (the first when `name` is `None`); `None`
-    /// when no route has that name.
-    pub fn tags(&self, name: Option<&str>, raw: Option<&str>) -> Option<(&Arc<Route>, Tags)> {
+    /// The tags for a raw value and the signature that came with it on the named route (the
+    /// first when `name` is `None`); `None` when no route has that name. A signed route gives
+    /// the id's signed URL only when `sig` signs it, never a signature of its own for a value
+    /// from a request ([`TagRoute::tags_with_signature`]).
+    pub fn tags(
+        &self,
+        name: Option<&str>,
+        raw: Option<&str>,
+        sig: Option<&str>,
+    ) -> Option<(&Arc<Route>, Tags)> {
         let route = match name {
             None => self.first(),
             Some(n) => self.by_name(n)?,
         };
-        Some((route, route.tags.tags(raw)))
+        Some((route, route.tags.tags_with_signature(raw, sig)))
     }
 }
 

@@ -41,8 +41,8 @@ pub(super) async fn run(args: ProxyArgs) -> anyhow::Result<ExitCode> {
     )?;
     let listen = config.proxy.listen;
     // The same route table as the image service; image URLs under `server.public_url`, else
-    // `http://` + `server.listen`.
-    let app = App::build(&config, Needs::NOTHING)?;
+    // `http://` + `server.listen`; the signing keys when a route is signed, for its `?sig=`.
+    let app = App::build(&config, Needs::PROXY)?;
     let proxy = Arc::new(Proxy::new(
         &upstream,
         &config.proxy.param,

@@ -1,8 +1,11 @@
-//! `GET /_ogforge/tags?route=NAME&id=RAW[&format=html|json]`: the `og:image` / `twitter:*` tags
-//! for an id, for main-site backends in any language.
+//! `GET /_ogforge/tags?route=NAME&id=RAW[&sig=HEX][&format=html|json]`: the `og:image` /
+//! `twitter:*` tags for an id, for main-site backends in any language.
 //!
-//! `route` is optional (the first route); `id` is the raw, untrusted value, validated by the
-//! `ogforge-tags` crate (missing or invalid -> the default image's URL, never the value). JSON
+//! `route` is optional (the first route); `id` is the raw, untrusted value (its text: the query
+//! string is decoded once), validated by the `ogforge-tags` crate (missing or invalid -> the
+//! default image's URL, never the value). On a signed route the URLs carry `?sig=`, and the id's
+//! own URL needs `sig`, the signature of its canonical path (as `ogforge sign` prints it): this
+//! endpoint answers anyone, so it never signs a value it was merely given. JSON
 //! unless `format=html` or the `Accept` header asks for `text/html`. The guard's method, body
 //! and URI rules apply; the query allow-list of image routes does not (its parameters are its
 //! input). The tags come from the same route table as the images (`crate::route`).
@@ -15,6 +18,7 @@ use axum::{
 use ogforge_tags::Tags;
 
 use super::AppState;
+use crate::signing::SIG_PARAM;
 
 /// Where the endpoint lives: under `/_ogforge/`, a prefix no sensible image route uses.
 pub(crate) const PATH: &str = "/_ogforge/tags";
@@ -28,17 +32,19 @@ pub(super) async fn handle(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let (mut route, mut id, mut format) = (None, None, None);
+    let (mut route, mut id, mut sig, mut format) = (None, None, None, None);
     // The first of each parameter wins; the others are ignored, never merged.
     for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         match k.as_ref() {
             "route" if route.is_none() => route = Some(v.into_owned()),
             "id" if id.is_none() => id = Some(v.into_owned()),
+            SIG_PARAM if sig.is_none() => sig = Some(v.into_owned()),
             "format" if format.is_none() => format = Some(v.into_owned()),
             _ => {}
         }
     }
-    let Some((route, tags)) = state.app.routes.tags(route.as_deref(), id.as_deref()) else {
+    let found = (state.app.routes).tags(route.as_deref(), id.as_deref(), sig.as_deref());
+    let Some((route, tags)) = found else {
         return plain(StatusCode::NOT_FOUND, "unknown route\n");
     };
     let html = match format.as_deref() {

@@ -16,7 +16,7 @@ use crate::{
     config::{Config, Overrides, load},
     resolve::Resolver,
     route::test_seam,
-    signing::Keys,
+    signing::{self, Keys},
 };
 
 const KEY: &str = "router-test-signing-key-0123";
@@ -41,6 +41,10 @@ fn config() -> Config {
     load(Some(&file), &Overrides::default()).unwrap()
 }
 
+fn keys() -> Keys {
+    signing::from_env("TEST_KEYS", Some(KEY)).unwrap()
+}
+
 /// The app with the signing key set by hand (the process environment is not the test's).
 fn app() -> Arc<App> {
     let config = config();
@@ -48,7 +52,7 @@ fn app() -> Arc<App> {
     app.resolver = Resolver::new(
         Arc::clone(&app.routes),
         config.server.ignored_query_params.clone(),
-        Keys::from_env("TEST_KEYS", Some(KEY)).unwrap(),
+        Some(keys()),
         Vec::new(),
     );
     Arc::new(app)
@@ -113,8 +117,7 @@ async fn resolve_matches_validates_and_allows_listed_queries() {
 #[tokio::test(flavor = "current_thread")]
 async fn resolve_checks_signatures_before_the_id() {
     let app = app();
-    let keys = Keys::from_env("TEST_KEYS", Some(KEY)).unwrap();
-    let sig = keys.sign("/s/7.png").unwrap();
+    let sig = keys().sign("/s/7.png");
     let r = send(&app, "GET", &format!("/s/7.png?sig={sig}")).await;
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.headers());
     assert_eq!(header(&r, "content-type"), "image/png");

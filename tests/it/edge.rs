@@ -7,7 +7,10 @@
 
 use std::time::Duration;
 
-use crate::util::{Server, Workdir, default_image, get};
+use crate::{
+    fast::{FAST, fast_route, sign},
+    util::{Server, Workdir, default_image, get},
+};
 
 const FILE_STORE: &str = "[store]\nurl = \"data\"\n";
 
@@ -157,20 +160,6 @@ async fn a_full_render_queue_can_answer_with_the_default_image() {
     );
 }
 
-/// `ogforge sign PATH` with `keys` in the environment; the printed signed path.
-fn sign(w: &Workdir, path: &str, keys: &str) -> String {
-    let out = std::process::Command::new(crate::util::BIN)
-        .args(["sign", "-c", "ogforge.toml", path])
-        .current_dir(w.path())
-        .env("OGFORGE_SIGNING_KEYS", keys)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    let printed = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    assert!(!printed.contains(keys), "the key is never printed");
-    printed
-}
-
 #[tokio::test]
 async fn signed_routes_accept_valid_signatures_of_old_and_new_keys_and_refuse_others() {
     const OLD: &str = "old-signing-key-0123456789";
@@ -263,4 +252,56 @@ async fn a_bad_signature_can_get_the_default_image() {
     assert_eq!(r.header("x-ogforge-fallback"), "bad-signature");
     assert_eq!(r.header("cache-control"), "public, max-age=60, s-maxage=60");
     assert!(w.stored().is_empty());
+}
+
+/// `ogforge sign PATH` that is expected to fail: its stderr.
+fn sign_fails(w: &Workdir, path: &str) -> String {
+    let out = std::process::Command::new(crate::util::BIN)
+        .args(["sign", "-c", "ogforge.toml", path])
+        .current_dir(w.path())
+        .env("OGFORGE_SIGNING_KEYS", "a-signing-key-0123456789")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{out:?}");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// Issue 11: `ogforge sign` signs the canonical path, whether PATH is typed as text or encoded
+/// in any spelling, and that one signature verifies every spelling of the request.
+#[tokio::test]
+async fn sign_signs_the_canonical_path_of_free_text_and_every_spelling_verifies() {
+    const KEY: &str = "free-text-signing-key-0123456789";
+    let w = Workdir::new();
+    w.write("fast.html", FAST);
+    w.config(&format!(
+        "{FILE_STORE}{}{}",
+        fast_route("q", ".+", true),
+        fast_route("open", "[0-9]+", false)
+    ));
+    let typed = sign(&w, "/q/Hello, world!.png", KEY);
+    let (canonical, sig) = typed.split_once("?sig=").unwrap();
+    assert_eq!(canonical, "/q/Hello%2C%20world%21.png");
+    for spelling in ["/q/Hello%2C%20world%21.png", "/q/Hello%2c%20world!.png"] {
+        assert_eq!(sign(&w, spelling, KEY), typed, "{spelling}");
+    }
+    assert_eq!(
+        sign(&w, "/q/Café 100%25.png", KEY),
+        sign(&w, "/q/Caf%C3%A9%20100%25.png", KEY)
+    );
+    let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", KEY)]);
+    let first = get(&s.url(&typed)).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.header("x-ogforge-tier"), "render");
+    let other = get(&s.url(&format!("/q/Hello%2c%20world!.png?sig={sig}"))).await;
+    assert_eq!(other.status, 200);
+    assert_eq!(other.header("x-ogforge-tier"), "memory");
+    // Not another id, whatever the spelling.
+    let r = get(&s.url(&format!("/q/Hello%2C%20world%3F.png?sig={sig}"))).await;
+    assert_eq!(r.status, 403);
+    // What sign refuses rather than print a URL that would not be served.
+    assert!(sign_fails(&w, "/q/a%00b.png").contains("routes[0]"));
+    assert!(sign_fails(&w, "/q/a%zz.png").contains("invalid-id"));
+    assert!(sign_fails(&w, "/open/1.png").contains("not signed"));
+    assert!(sign_fails(&w, "/nowhere").contains("no route"));
+    assert!(sign_fails(&w, "/q/a.png?sig=1").contains("query"));
 }

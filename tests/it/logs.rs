@@ -2,21 +2,12 @@
 //! one `ogforge::access` line with its request id, route, id, tier, status and render time;
 //! signatures and signing keys never reach the log.
 
-use crate::util::{Reply, Workdir, client, send};
+use crate::{
+    fast::sign,
+    util::{Reply, Workdir, client, send},
+};
 
 const KEY: &str = "log-test-signing-key-0123456789";
-
-/// `ogforge sign PATH` with the key in the environment.
-fn sign(w: &Workdir, path: &str) -> String {
-    let out = std::process::Command::new(crate::util::BIN)
-        .args(["sign", "-c", "ogforge.toml", path])
-        .current_dir(w.path())
-        .env("OGFORGE_SIGNING_KEYS", KEY)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
 
 /// The access line (`fields`) whose request id is `id`.
 fn access_line<'a>(lines: &'a [serde_json::Value], id: &str) -> &'a serde_json::Value {
@@ -46,7 +37,7 @@ async fn json_logs_carry_request_id_route_id_tier_status_and_render_ms_but_no_si
          id_pattern = \"[0-9]+\"\nformat = \"png\"\nwidth = 64\nheight = 32\n\
          template = \"fast.html\"\nsigned = true\n",
     );
-    let signed = sign(&w, "/s/7.png");
+    let signed = sign(&w, "/s/7.png", KEY);
     let sig = signed.split_once("?sig=").unwrap().1.to_owned();
     let s = w.serve_with(&["--log-format", "json"], &[("OGFORGE_SIGNING_KEYS", KEY)]);
 

@@ -20,7 +20,7 @@ use tokio::sync::Notify;
 
 use crate::util::{BIN, Workdir, client, free_port, send};
 
-const PUBLIC: &str = "https://social.example.com";
+pub const PUBLIC: &str = "https://social.example.com";
 
 const PAGE: &str = "<!doctype html><html><head><title>Match</title>\
 <meta property=\"og:title\" content=\"Match\">\
@@ -31,7 +31,7 @@ const PAGE: &str = "<!doctype html><html><head><title>Match</title>\
 </head><body><p>hello</p></body></html>";
 
 #[derive(Default)]
-struct Upstream {
+pub struct Upstream {
     accept_encoding: Mutex<Vec<String>>,
     gate: Notify,
 }
@@ -109,10 +109,23 @@ fn async_stream(
     })
 }
 
-async fn start_upstream() -> (String, Arc<Upstream>) {
+/// A head whose charset declaration comes after a title and a description, 600 bytes in: the
+/// tags must not push it past the first 1024 bytes.
+pub fn late_charset_page() -> String {
+    format!(
+        "<!doctype html><html><head><title>Match</title>\
+         <meta name=\"description\" content=\"{}\"><meta charset=\"utf-8\">\
+         <meta property=\"og:image\" content=\"https://attacker.example/x.jpg\">\
+         </head><body></body></html>",
+        "d".repeat(500)
+    )
+}
+
+pub async fn start_upstream() -> (String, Arc<Upstream>) {
     let state = Arc::new(Upstream::default());
     let app = Router::new()
         .route("/page", get(page))
+        .route("/charset", get(|| async { html(late_charset_page()) }))
         .route("/gz", get(gzipped))
         .route("/big", get(big))
         .route(
@@ -147,9 +160,9 @@ async fn start_upstream() -> (String, Arc<Upstream>) {
     (format!("http://{addr}"), state)
 }
 
-struct ProxyProcess {
+pub struct ProxyProcess {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for ProxyProcess {
@@ -160,15 +173,28 @@ impl Drop for ProxyProcess {
 }
 
 fn start_proxy(w: &Workdir, upstream: &str) -> ProxyProcess {
+    start_proxy_with(w, upstream, "", &[])
+}
+
+/// `ogforge proxy` in front of `upstream`, with `routes` (TOML) after the embedded config and
+/// `env` set; its log goes to `proxy.log` in the workdir.
+pub fn start_proxy_with(
+    w: &Workdir,
+    upstream: &str,
+    routes: &str,
+    env: &[(&str, &str)],
+) -> ProxyProcess {
     w.config(&format!(
-        "[server]\npublic_url = \"{PUBLIC}\"\n[store]\nurl = \"data\"\n"
+        "[server]\npublic_url = \"{PUBLIC}\"\n[store]\nurl = \"data\"\n{routes}"
     ));
+    let log = std::fs::File::create(w.path().join("proxy.log")).unwrap();
     let mut child = Command::new(BIN)
         .args(["proxy", "-c", "ogforge.toml", "--listen", "127.0.0.1:0"])
         .args(["--upstream", upstream])
+        .envs(env.iter().copied())
         .current_dir(w.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spawn ogforge proxy");
     let stdout = child.stdout.take().unwrap();
@@ -183,7 +209,7 @@ fn start_proxy(w: &Workdir, upstream: &str) -> ProxyProcess {
 }
 
 /// `content` of every `<meta>` with this property or name, by parsing the page.
-fn metas(page: &str, key: &str) -> Vec<String> {
+pub fn metas(page: &str, key: &str) -> Vec<String> {
     let found = std::cell::RefCell::new(Vec::new());
     let selector_p = format!("meta[property=\"{key}\"]");
     let selector_n = format!("meta[name=\"{key}\"]");

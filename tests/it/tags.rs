@@ -1,7 +1,10 @@
 //! `GET /_ogforge/tags` (DESIGN.md mission 9): the tags for an id as JSON or HTML, from the
 //! configured public URL, with nothing of a hostile value reflected.
 
-use crate::util::{EMBEDDED_ID, Workdir, client, default_image, get, send};
+use crate::{
+    fast::{FAST, fast_route, sign},
+    util::{EMBEDDED_ID, Workdir, client, default_image, get, send},
+};
 
 const FILE_STORE: &str = "[store]\nurl = \"data\"\n";
 
@@ -162,5 +165,90 @@ async fn a_public_url_that_is_not_absolute_http_is_a_config_error() {
         let (code, out, err) = w.run(&["check", "-c", "ogforge.toml"], None);
         assert_ne!(code, 0, "{bad}: {out}");
         assert!(err.contains("server.public_url"), "{bad}: {err}");
+    }
+}
+
+const KEY: &str = "tags-signing-key-0123456789";
+
+/// A signed free-text route `q` first, then an unsigned PNG route `p`, served with the key.
+fn signed_config(w: &Workdir) {
+    w.write("fast.html", FAST);
+    w.config(&format!(
+        "{FILE_STORE}{}{}",
+        fast_route("q", ".+", true),
+        fast_route("p", "[0-9]+", false)
+    ));
+}
+
+/// Issue 11: a signed route's tags carry `?sig=` (its default image's too, so a crawler is
+/// never refused), and the endpoint, which answers anyone, gives an id's own URL only when the
+/// id comes with the signature `ogforge sign` made for it: it never signs what it is sent.
+#[tokio::test]
+async fn signed_routes_give_signed_urls_and_never_sign_a_value_they_are_sent() {
+    let w = Workdir::new();
+    signed_config(&w);
+    let signed = sign(&w, "/q/Hello, world!.png", KEY);
+    let sig = signed.split_once("?sig=").unwrap().1;
+    let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", KEY)]);
+    let id = "Hello%2C%20world%21";
+
+    let v = json(
+        &get(&s.url(&format!("/_ogforge/tags?route=q&id={id}&sig={sig}")))
+            .await
+            .body,
+    );
+    let url = s.url(&format!("/q/{id}.png?sig={sig}"));
+    assert_eq!(v["default"], false, "{v}");
+    assert_eq!(v["id"], "Hello, world!");
+    assert_eq!(v["image_url"], url.as_str());
+    assert!(v["html"].as_str().unwrap().contains(&url), "{v}");
+    let card = get(&url).await;
+    assert_eq!(card.status, 200);
+    assert_eq!(card.header("x-ogforge-tier"), "render");
+
+    // Without its signature, or with another id's: the default image, signed and served.
+    for query in [
+        format!("route=q&id={id}"),
+        format!("route=q&id=Hello%2C%20world%3F&sig={sig}"),
+        format!("route=q&id={id}&sig=00"),
+    ] {
+        let v = json(&get(&s.url(&format!("/_ogforge/tags?{query}"))).await.body);
+        assert_eq!(v["default"], true, "{query}: {v}");
+        let default_url = v["image_url"].as_str().unwrap();
+        assert!(
+            default_url.starts_with(&s.url("/q/.png?sig=")),
+            "{default_url}"
+        );
+        let r = get(default_url).await;
+        assert_eq!(r.status, 200, "{query}");
+        assert_eq!(r.header("x-ogforge-fallback"), "invalid-id");
+        assert_eq!(r.body, default_image());
+    }
+    assert_eq!(w.stored().len(), 1, "{:?}", w.stored());
+}
+
+/// Issue 11: `og:image:type` states what each URL is served as: the route's format for its
+/// cards, the default image's own type (the bundled one is a JPEG) for the default image.
+#[tokio::test]
+async fn og_image_type_is_the_content_type_each_url_is_served_with() {
+    let w = Workdir::new();
+    signed_config(&w);
+    let s = w.serve_with(&[], &[("OGFORGE_SIGNING_KEYS", KEY)]);
+    for id in ["7", "not-a-number"] {
+        let v = json(
+            &get(&s.url(&format!("/_ogforge/tags?route=p&id={id}")))
+                .await
+                .body,
+        );
+        let stated = v["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["property"] == "og:image:type")
+            .map(|t| t["content"].as_str().unwrap().to_owned())
+            .unwrap();
+        let served = get(v["image_url"].as_str().unwrap()).await;
+        assert_eq!(served.status, 200, "{id}");
+        assert_eq!(stated, served.header("content-type"), "{id}: {v}");
     }
 }

@@ -1,4 +1,10 @@
 //! Id validation: the single gate every untrusted id passes before anything else runs.
+//!
+//! An id is text: a request path's id part is decoded once first ([`crate::decode_segment`]).
+//! Besides its route's length limit and pattern, every id keeps to rules no pattern can loosen
+//! (see [`IdRule::check`]), so that its text is safe to draw, log and put in a URL.
+
+use std::borrow::Cow;
 
 use regex::{Regex, RegexBuilder};
 
@@ -25,7 +31,15 @@ pub enum IdRuleError {
 /// Why a raw value is not a valid id. The variants name the check that refused it; the raw
 /// value itself is never kept, so an error can be logged or shown without echoing input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdError {
+    /// The id part of a path is not well-formed: a literal `/`, a `%` without two hex digits
+    /// after it, or bytes that do not decode to UTF-8 ([`crate::decode_segment`]).
+    #[error("the id is not well-formed percent-encoded UTF-8")]
+    Malformed,
+    /// The text holds a control, bidi or line-separator character, or is `.` or `..`.
+    #[error("the id holds a control or bidi character, or is a dot segment")]
+    Forbidden,
     /// The value is empty.
     #[error("the id is empty")]
     Empty,
@@ -110,7 +124,10 @@ impl IdRule {
         self.regex.capture_names().flatten()
     }
 
-    /// Checks the length first (cheap, and it bounds the regex's work), then the pattern.
+    /// Checks id text (decoded, if it came from a path): the length first (cheap, and it bounds
+    /// the regex's work), then the pattern, then the rules every id keeps whatever its pattern
+    /// allows: no control characters (NUL and line breaks included), no bidi controls or line
+    /// separators, not `.` or `..`.
     pub fn check(&self, raw: &str) -> Result<Id, IdError> {
         if raw.is_empty() {
             return Err(IdError::Empty);
@@ -119,6 +136,11 @@ impl IdRule {
             return Err(IdError::TooLong(self.max_len));
         }
         let caps = self.regex.captures(raw).ok_or(IdError::NoMatch)?;
+        // Controls would break a log line or a header; bidi controls reorder what a reader of
+        // the card sees; a dot segment climbs out of its route in a path such as `/card/{id}`.
+        if raw.chars().any(is_unsafe_text_char) || raw == "." || raw == ".." {
+            return Err(IdError::Forbidden);
+        }
         let captures = self
             .regex
             .capture_names()
@@ -144,9 +166,16 @@ pub struct Id {
 }
 
 impl Id {
-    /// The id as it appeared in the path.
+    /// The id's text (decoded once, if it came from a path): what a template draws.
     pub fn as_str(&self) -> &str {
         &self.value
+    }
+
+    /// The id's canonical form in a URL path, a signature or a storage key: percent-encoded
+    /// but for ASCII letters, digits and `-._~` ([`crate::encode_segment`]), so it holds no
+    /// `/` and never is `.` or `..`. For an id made of those characters, the id itself.
+    pub fn encoded(&self) -> Cow<'_, str> {
+        crate::encode_segment(&self.value)
     }
 
     /// The named captures of the route's pattern (an unmatched optional group is `""`).
@@ -159,6 +188,15 @@ impl std::fmt::Display for Id {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.value)
     }
+}
+
+/// Controls (C0, DEL, C1), bidi embeddings/overrides/isolates/marks, line/paragraph
+/// separators and the BOM: characters that can reorder or break what a reader of the page, the
+/// card or a log sees. Ids and alt text never hold them.
+pub(crate) fn is_unsafe_text_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
 }
 
 #[cfg(test)]

@@ -40,15 +40,32 @@ impl PathTemplate {
         })
     }
 
-    /// The raw, unvalidated id part of `path`, if `path` has this template's shape.
+    /// The raw id part of `path` as it was sent (still percent-encoded, unvalidated), if `path`
+    /// has this template's shape. The fixed text matches as written: `/%63ard/` is not `/card/`.
+    /// Decode it with [`crate::decode_segment`], then check it with the route's
+    /// [`crate::IdRule`].
     pub fn match_path<'p>(&self, path: &'p str) -> Option<&'p str> {
         path.strip_prefix(self.prefix.as_str())?
             .strip_suffix(self.suffix.as_str())
     }
 
-    /// The path for an id. Takes a validated [`crate::Id`] so that no raw input is ever filled in.
+    /// The canonical path of a valid id: its [`crate::Id::encoded`] form between the prefix and
+    /// the suffix. This is the path in tag URLs, the one signatures cover, and the one a
+    /// request for any spelling of the id is verified as.
     pub fn fill(&self, id: &crate::Id) -> String {
-        format!("{}{}{}", self.prefix, id.as_str(), self.suffix)
+        self.canonical_path(id.as_str())
+    }
+
+    /// The canonical path for id text that is not validated yet (a signature is checked before
+    /// the id is): the text is percent-encoded ([`crate::encode_segment`]), so whatever it holds
+    /// the result is one path with the text in one segment.
+    pub fn canonical_path(&self, text: &str) -> String {
+        format!(
+            "{}{}{}",
+            self.prefix,
+            crate::encode_segment(text),
+            self.suffix
+        )
     }
 
     /// The text after the id, e.g. `.jpg`.
@@ -83,6 +100,20 @@ mod tests {
         let id = IdRule::new("[0-9]+", 9).unwrap().check("42").unwrap();
         assert_eq!(t.fill(&id), "/card/42.png");
         assert_eq!(t.to_string(), "/card/{id}.png");
+    }
+
+    #[test]
+    fn fills_free_text_in_its_canonical_form_in_one_segment() {
+        let t = PathTemplate::new("/card/{id}").unwrap();
+        let id = IdRule::new(".+", 64)
+            .unwrap()
+            .check("AC/DC, live?")
+            .unwrap();
+        assert_eq!(t.fill(&id), "/card/AC%2FDC%2C%20live%3F");
+        assert_eq!(
+            t.match_path("/card/AC%2FDC%2C%20live%3F"),
+            Some("AC%2FDC%2C%20live%3F")
+        );
     }
 
     #[test]

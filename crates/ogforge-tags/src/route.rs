@@ -2,10 +2,10 @@
 //! URL, the route's path and id rule, and the facts the tags state about the image.
 //!
 //! All checks on operator input (base URL, path characters, content type, alt text) happen once,
-//! in the builder; [`TagRoute::tags`] then only validates the raw id. Building the tags
-//! themselves and escaping them is left to [`crate::Tags`].
+//! in the builder; [`TagRoute::tags`] then only validates the raw id (and, on a signed route,
+//! its signature). Building the tags themselves and escaping them is left to [`crate::Tags`].
 
-use crate::{Id, IdRule, PathTemplate, Tags};
+use crate::{Id, IdRule, Keys, PathTemplate, SIG_PARAM, Tags, id::is_unsafe_text_char};
 
 /// Why a [`TagRoute`] cannot be built. These are configuration mistakes, not client input.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,6 +40,11 @@ pub enum TagRouteError {
 /// [`TagRoute::with_default_image`], the route's path with an empty id (`/{id}.jpg` -> `/.jpg`):
 /// an empty id never validates, so the ogforge service answers that URL with the route's default
 /// image.
+///
+/// Ids: an unsigned route puts only ids of ASCII letters, digits and `-._~` in a URL (anything
+/// else gets the default image); a signed route ([`TagRoute::with_signing`]) takes any id its
+/// rule accepts, free text included, in its canonical percent-encoded form, and every URL of
+/// its own carries `?sig=`.
 #[derive(Debug, Clone)]
 pub struct TagRoute {
     base: String,
@@ -49,8 +54,19 @@ pub struct TagRoute {
     height: u32,
     content_type: String,
     alt: String,
+    default: DefaultImage,
+    /// The default image's URL, signed when it is a path of a signed route.
     default_url: String,
     default_content_type: Option<String>,
+    keys: Option<Keys>,
+}
+
+/// Where the default image lives: a path under the base URL (the service's own, so signed on a
+/// signed route) or an absolute URL elsewhere (left as it is: no other host knows the keys).
+#[derive(Debug, Clone)]
+enum DefaultImage {
+    Path(String),
+    Url(String),
 }
 
 impl TagRoute {
@@ -61,7 +77,7 @@ impl TagRoute {
         if !path.prefix().chars().all(is_path_char) || !path.suffix().chars().all(is_path_char) {
             return Err(TagRouteError::PathChars);
         }
-        let default_url = format!("{base}{}{}", path.prefix(), path.suffix());
+        let default = DefaultImage::Path(format!("{}{}", path.prefix(), path.suffix()));
         Ok(Self {
             base,
             path,
@@ -70,9 +86,26 @@ impl TagRoute {
             height: 630,
             content_type: "image/jpeg".to_owned(),
             alt: String::new(),
-            default_url,
+            default,
+            default_url: String::new(),
             default_content_type: None,
-        })
+            keys: None,
+        }
+        .with_default_url())
+    }
+
+    /// Signs every URL of the route with `keys` (the newest signs; see [`crate::Keys`]): the
+    /// ogforge service's `routes[].signed = true`, whose requests need a valid `?sig=`. Ids may
+    /// then be free text, in their canonical form. Which values get signed is up to the caller:
+    /// see [`TagRoute::tags_with_signature`] and [`TagRoute::signed_tags`].
+    pub fn with_signing(mut self, keys: Keys) -> Self {
+        self.keys = Some(keys);
+        self.with_default_url()
+    }
+
+    /// Whether the route's URLs are signed.
+    pub fn is_signed(&self) -> bool {
+        self.keys.is_some()
     }
 
     /// The image size the tags announce.
@@ -107,18 +140,26 @@ impl TagRoute {
         url_or_path: &str,
         content_type: Option<&str>,
     ) -> Result<Self, TagRouteError> {
-        self.default_url = if url_or_path.starts_with('/') && !url_or_path.starts_with("//") {
+        self.default = if url_or_path.starts_with('/') && !url_or_path.starts_with("//") {
             if !url_or_path.chars().all(is_path_char) {
                 return Err(TagRouteError::DefaultImage(
                     "the path has characters to escape",
                 ));
             }
-            format!("{}{url_or_path}", self.base)
+            DefaultImage::Path(url_or_path.to_owned())
         } else {
-            check_http_url(url_or_path).map_err(TagRouteError::DefaultImage)?
+            DefaultImage::Url(check_http_url(url_or_path).map_err(TagRouteError::DefaultImage)?)
         };
         self.default_content_type = content_type.map(check_content_type).transpose()?;
-        Ok(self)
+        Ok(self.with_default_url())
+    }
+
+    fn with_default_url(mut self) -> Self {
+        self.default_url = match &self.default {
+            DefaultImage::Path(path) => self.url(path),
+            DefaultImage::Url(url) => url.clone(),
+        };
+        self
     }
 
     /// The id rule the raw value is checked against.
@@ -137,12 +178,42 @@ impl TagRoute {
     }
 
     /// The image URL and tags for a raw, untrusted value (a query parameter as the web framework
-    /// decoded it, once). `None`, an empty value or anything the route's [`IdRule`] refuses
-    /// gives the default image; the raw value itself never reaches the output.
+    /// decoded it, once: the id's text). `None`, an empty value or anything the route's
+    /// [`IdRule`] refuses gives the default image; the raw value itself never reaches the output.
+    ///
+    /// On a signed route a value alone gets the default image (signed, so it is served): signing
+    /// whatever a request holds would let anyone put words of their choosing on a card. Pass the
+    /// signature that came with it to [`TagRoute::tags_with_signature`].
     pub fn tags(&self, raw: Option<&str>) -> Tags {
-        match raw.and_then(|r| self.check(r)) {
+        self.tags_with_signature(raw, None)
+    }
+
+    /// [`TagRoute::tags`] for an untrusted value and the signature that came with it (both from
+    /// a request: the ogforge proxy reads `?social=...&social_sig=...`). On a signed route, the
+    /// id's own URL only when `sig` signs its canonical path (what `ogforge sign` prints, or
+    /// [`crate::Keys::sign`] of [`PathTemplate::fill`]), by any of the keys; otherwise the default
+    /// image. On an unsigned route `sig` is ignored.
+    pub fn tags_with_signature(&self, raw: Option<&str>, sig: Option<&str>) -> Tags {
+        let id = raw
+            .and_then(|r| self.check(r))
+            .filter(|id| match &self.keys {
+                None => true,
+                Some(keys) => sig.is_some_and(|s| keys.verify(&self.path.fill(id), s)),
+            });
+        self.build(id)
+    }
+
+    /// The tags for an id your own code chose (a title from your database), its URL signed on a
+    /// signed route. Never pass a value from a request here: anyone could then get a signed card
+    /// saying what they like. On an unsigned route, the same as [`TagRoute::tags`].
+    pub fn signed_tags(&self, own_id: &str) -> Tags {
+        self.build(self.check(own_id))
+    }
+
+    fn build(&self, id: Option<Id>) -> Tags {
+        match id {
             Some(id) => Tags::new(
-                format!("{}{}", self.base, self.path.fill(&id)),
+                self.url(&self.path.fill(&id)),
                 Some(id),
                 self.content_type.clone(),
                 self.width,
@@ -162,14 +233,21 @@ impl TagRoute {
         }
     }
 
-    /// The route's rule, then a URL-safety check: an operator's pattern may be looser (`.+`)
-    /// than what may stand in a URL path as is. Ids keep to RFC 3986's unreserved characters
-    /// (no `:`, `@`, `/`, quotes or `%`), and `.`/`..` would climb out of the route.
+    /// The route's rule, then, on an unsigned route, tokens only: an operator's pattern may be
+    /// looser (`.+`) than what an unsigned URL should carry, and free text without a signature
+    /// is what lets anyone write on a card. Unsigned ids keep to RFC 3986's unreserved
+    /// characters (no `:`, `@`, `/`, quotes or `%`), so they stand in the URL as they are.
     fn check(&self, raw: &str) -> Option<Id> {
         let id = self.ids.check(raw).ok()?;
-        let s = id.as_str();
-        let url_safe = s.chars().all(is_id_char) && s != "." && s != "..";
-        url_safe.then_some(id)
+        (self.keys.is_some() || id.as_str().chars().all(is_id_char)).then_some(id)
+    }
+
+    /// The URL of one of the route's own paths: under the base, with `?sig=` on a signed route.
+    fn url(&self, path: &str) -> String {
+        match &self.keys {
+            Some(keys) => format!("{}{path}?{SIG_PARAM}={}", self.base, keys.sign(path)),
+            None => format!("{}{path}", self.base),
+        }
     }
 }
 
@@ -181,14 +259,6 @@ fn is_id_char(c: char) -> bool {
 /// RFC 3986 `pchar` without percent-escapes, plus `/`: what may stand in a URL path as is.
 fn is_path_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/".contains(c)
-}
-
-/// Controls (C0, DEL, C1), bidi embeddings/overrides/isolates and line/paragraph separators:
-/// characters that can reorder or break what a reader of the page or a log sees.
-fn is_unsafe_text_char(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
 }
 
 fn check_content_type(ct: &str) -> Result<String, TagRouteError> {

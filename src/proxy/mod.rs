@@ -1,6 +1,16 @@
 //! `ogforge proxy`: forwards every request to the main site and, in its HTML pages, replaces the
 //! `og:image*` / `twitter:image*` / `twitter:card` meta tags with ones built from the validated
-//! query parameter (`?social=12-34-10`), as the page streams through (`lol_html`).
+//! query parameter (`?social=12-34-10`), as the page streams through (`lol_html`). The tags go
+//! right after the head's charset declaration (which must stay in the page's first 1024 bytes),
+//! or at the end of the head when it has none.
+//!
+//! On a signed route the value alone gets the (signed) default image: the query is anyone's to
+//! write, so the proxy never signs it. The page's link must carry the id's signature as well,
+//! `?social=TEXT&social_sig=HEX` (`HEX` as `ogforge sign` prints it); then the tags carry the
+//! id's signed URL.
+//!
+//! Never logged: the visitor's path and query (they may hold a signature, or anything a site
+//! puts in its URLs); upstream errors are logged without their URL.
 //!
 //! What passes through untouched: non-HTML responses, redirects and other non-2xx answers, HEAD,
 //! bodies in an encoding it cannot undo (anything but gzip/deflate), and every header except the
@@ -10,11 +20,9 @@
 //! Ids are validated and URLs built by each route's tag builder in [`crate::route`] (the
 //! `ogforge-tags` crate): the same route table the image service uses.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+mod rewrite;
+
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -23,10 +31,8 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use bytes::Bytes;
-use futures::StreamExt;
-use lol_html::{element, html_content::ContentType, send};
 
+use self::rewrite::{Decoder, rewrite_body};
 use crate::route::RouteTable;
 
 /// Headers that describe one connection, not the message (RFC 9110 7.6.1): never forwarded.
@@ -45,10 +51,6 @@ const HOP_BY_HOP: &[&str] = &[
 /// How long connecting to upstream may take before the visitor gets a 502.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Rewritten chunks in flight to the client: a slow client slows the upstream read instead of
-/// the proxy buffering the page.
-const CHANNEL_CHUNKS: usize = 8;
-
 /// Why the proxy cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
@@ -63,6 +65,8 @@ pub struct Proxy {
     /// Base URL of the main site, without a trailing `/`.
     upstream: String,
     param: String,
+    /// `{param}_sig`: the signature of the id in `param`, for a signed route.
+    sig_param: String,
     routes: Arc<RouteTable>,
 }
 
@@ -78,6 +82,7 @@ impl Proxy {
             client,
             upstream: upstream.trim_end_matches('/').to_owned(),
             param: param.to_owned(),
+            sig_param: format!("{param}_sig"),
             routes,
         })
     }
@@ -109,6 +114,8 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
     let upstream = match request.send().await {
         Ok(r) => r,
         Err(e) => {
+            // reqwest's message holds the URL, the visitor's query included.
+            let e = e.without_url();
             tracing::warn!(error = %e, upstream = %p.upstream, "proxy: upstream unreachable");
             let mut r = (
                 StatusCode::BAD_GATEWAY,
@@ -138,10 +145,12 @@ async fn forward(State(p): State<Arc<Proxy>>, req: Request) -> Response {
             }
             headers.remove(header::CONTENT_LENGTH);
             weaken_etag(&mut headers);
-            let raw = first_param(parts.uri.query(), &p.param);
+            let query = parts.uri.query();
+            let raw = first_param(query, &p.param);
+            let sig = first_param(query, &p.sig_param);
             let tags_html = p
                 .routes
-                .tags(None, raw.as_deref())
+                .tags(None, raw.as_deref(), sig.as_deref())
                 .map(|(_, t)| t.to_html())
                 .unwrap_or_default();
             rewrite_body(upstream, decoder, tags_html)
@@ -186,153 +195,9 @@ fn first_param(query: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Undoes the content codings the proxy can undo; `None` for the others (passed through).
-enum Decoder {
-    Identity,
-    Gzip(Box<flate2::write::GzDecoder<Vec<u8>>>),
-    Deflate(Box<flate2::write::ZlibDecoder<Vec<u8>>>),
-}
-
-impl Decoder {
-    fn for_encoding(value: Option<&HeaderValue>) -> Option<Self> {
-        let Some(value) = value else {
-            return Some(Self::Identity);
-        };
-        match value.to_str().ok()?.trim().to_ascii_lowercase().as_str() {
-            "" | "identity" => Some(Self::Identity),
-            "gzip" | "x-gzip" => Some(Self::Gzip(Box::new(flate2::write::GzDecoder::new(
-                Vec::new(),
-            )))),
-            "deflate" => Some(Self::Deflate(Box::new(flate2::write::ZlibDecoder::new(
-                Vec::new(),
-            )))),
-            _ => None,
-        }
-    }
-
-    /// Decoded bytes for one chunk (possibly none yet).
-    fn feed(&mut self, chunk: &[u8]) -> std::io::Result<Vec<u8>> {
-        match self {
-            Self::Identity => Ok(chunk.to_vec()),
-            Self::Gzip(d) => {
-                d.write_all(chunk)?;
-                Ok(std::mem::take(d.get_mut()))
-            }
-            Self::Deflate(d) => {
-                d.write_all(chunk)?;
-                Ok(std::mem::take(d.get_mut()))
-            }
-        }
-    }
-
-    /// What is left once the input has ended.
-    fn finish(&mut self) -> std::io::Result<Vec<u8>> {
-        match self {
-            Self::Identity => Ok(Vec::new()),
-            Self::Gzip(d) => {
-                d.try_finish()?;
-                Ok(std::mem::take(d.get_mut()))
-            }
-            Self::Deflate(d) => {
-                d.try_finish()?;
-                Ok(std::mem::take(d.get_mut()))
-            }
-        }
-    }
-}
-
-/// Streams upstream's body through the decoder and the rewriter, chunk by chunk: the page is
-/// never held whole, and a slow visitor slows the upstream read (bounded channel).
-fn rewrite_body(upstream: reqwest::Response, mut decoder: Decoder, tags_html: String) -> Body {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(CHANNEL_CHUNKS);
-    tokio::spawn(async move {
-        let out = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let sink = Arc::clone(&out);
-        let mut rewriter = send::HtmlRewriter::new(settings(tags_html), move |chunk: &[u8]| {
-            sink.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend_from_slice(chunk);
-        });
-        let take = || std::mem::take(&mut *out.lock().unwrap_or_else(PoisonError::into_inner));
-        let mut stream = upstream.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let step = chunk
-                .map_err(std::io::Error::other)
-                .and_then(|c| decoder.feed(&c))
-                .and_then(|plain| rewriter.write(&plain).map_err(std::io::Error::other));
-            if let Err(e) = step {
-                // The status line is gone already: cutting the body short is the only signal.
-                tracing::warn!(error = %e, "proxy: upstream body failed mid-stream");
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
-            let ready = take();
-            if !ready.is_empty() && tx.send(Ok(Bytes::from(ready))).await.is_err() {
-                return; // the visitor went away
-            }
-        }
-        let end = decoder
-            .finish()
-            .and_then(|plain| rewriter.write(&plain).map_err(std::io::Error::other))
-            .and_then(|()| rewriter.end().map_err(std::io::Error::other));
-        let last = match end {
-            Ok(()) => Ok(Bytes::from(take())),
-            Err(e) => Err(e),
-        };
-        let _ = tx.send(last).await;
-    });
-    Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
-}
-
-/// Our tags go first in the first `<head>`; upstream's own image/card tags are dropped.
-fn settings(tags_html: String) -> send::Settings<'static, 'static> {
-    let mut inserted = false;
-    send::Settings::new_send()
-        .append_element_content_handler(element!("head", move |el| {
-            if !inserted {
-                el.prepend(&tags_html, ContentType::Html);
-                inserted = true;
-            }
-            Ok(())
-        }))
-        .append_element_content_handler(element!("meta", |el| {
-            let key = el
-                .get_attribute("property")
-                .or_else(|| el.get_attribute("name"))
-                .map(|k| k.trim().to_ascii_lowercase());
-            if key.is_some_and(|k| is_replaced(&k)) {
-                el.remove();
-            }
-            Ok(())
-        }))
-}
-
-/// The tags the proxy owns: every `og:image*`, `twitter:image*` and `twitter:card`.
-fn is_replaced(key: &str) -> bool {
-    key.starts_with("og:image") || key.starts_with("twitter:image") || key == "twitter:card"
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn owned_keys() {
-        for k in [
-            "og:image",
-            "og:image:url",
-            "og:image:alt",
-            "twitter:image",
-            "twitter:card",
-        ] {
-            assert!(is_replaced(k), "{k}");
-        }
-        for k in ["og:title", "twitter:title", "twitter:site", "description"] {
-            assert!(!is_replaced(k), "{k}");
-        }
-    }
 
     #[test]
     fn first_param_decodes_once_and_takes_the_first() {
