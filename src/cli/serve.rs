@@ -37,6 +37,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .public_url
         .get_or_insert_with(|| format!("http://{local}"));
     let app = Arc::new(App::build(&config, Needs::SERVE)?);
+    for warning in &app.font_warnings {
+        warn!("font lint: {warning}");
+    }
     // Chromium starts in the background; the first browser render waits for it if need be.
     let warming = Arc::clone(&app);
     tokio::spawn(async move {
