@@ -61,8 +61,8 @@ impl App {
     /// Loads fonts, compiles templates, derives the routes, reads the signing keys and opens
     /// the store, as `needs` asks. Errors name the config key.
     pub fn build(config: &Config, needs: Needs) -> Result<Self, ConfigError> {
-        let fonts = fonts::load(&config.render)
-            .map_err(|e| config.error(e.key(&config.render), e))?;
+        let fonts =
+            fonts::load(&config.render).map_err(|e| config.error(e.key(&config.render), e))?;
         let font_warnings = fonts.warnings.clone();
         let templates =
             Templates::compile(&config.routes).map_err(|(key, e)| config.error(&key, e))?;

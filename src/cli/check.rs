@@ -89,7 +89,10 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 chars.len(),
                 fonts::describe_chars(&chars, SHOWN_CHARS)
             );
-            eprintln!("error: {}", config.error(&format!("{}.{field}", c.key), reason));
+            eprintln!(
+                "error: {}",
+                config.error(&format!("{}.{field}", c.key), reason)
+            );
         }
     }
     if failed > 0 {

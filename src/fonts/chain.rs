@@ -106,6 +106,9 @@ mod tests {
         assert!(warning.unwrap().contains("colour font"));
         let e = order(&loaded, &["Noto Sans CJK SC".into()]).unwrap_err();
         let e = e.to_string();
-        assert!(e.contains("\"Noto Sans CJK SC\"") && e.contains("Brand, Inter"), "{e}");
+        assert!(
+            e.contains("\"Noto Sans CJK SC\"") && e.contains("Brand, Inter"),
+            "{e}"
+        );
     }
 }

@@ -24,7 +24,9 @@ pub(crate) struct Coverage {
 impl std::fmt::Debug for Coverage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let count: u32 = self.bits.iter().map(|w| w.count_ones()).sum();
-        f.debug_struct("Coverage").field("code_points", &count).finish()
+        f.debug_struct("Coverage")
+            .field("code_points", &count)
+            .finish()
     }
 }
 

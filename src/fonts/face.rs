@@ -99,7 +99,10 @@ fn colour(font: &FontRef<'_>) -> Colour {
         Colour::Drawn("CBDT")
     } else if has(b"sbix") {
         Colour::Drawn("sbix")
-    } else if colr.as_ref().is_some_and(|c| c.num_base_glyph_records() > 0) {
+    } else if colr
+        .as_ref()
+        .is_some_and(|c| c.num_base_glyph_records() > 0)
+    {
         Colour::Drawn("COLRv0")
     } else if colr.is_some_and(|c| c.version() >= 1) {
         Colour::Blank("COLRv1")
@@ -127,7 +130,11 @@ mod tests {
         assert_eq!(inter.family, "Inter");
         assert_eq!(inter.style, (700, false, 100));
         assert_eq!(inter.colour, Colour::None);
-        let covers = |f: &Face, c: char| f.ranges.iter().any(|(a, b)| (*a..=*b).contains(&(c as u32)));
+        let covers = |f: &Face, c: char| {
+            f.ranges
+                .iter()
+                .any(|(a, b)| (*a..=*b).contains(&(c as u32)))
+        };
         assert!(covers(inter, 'Ж') && !covers(inter, 'Ω'));
         let emoji = &faces(&bundled("twemoji-colrv0.woff2")).unwrap()[0];
         assert_eq!(emoji.colour, Colour::Drawn("COLRv0"));

@@ -75,7 +75,9 @@ pub(super) fn folder(dir: &Path, recursive: bool) -> Result<Vec<FontFile>, Fonts
 fn list(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), FontsError> {
     let entries = std::fs::read_dir(dir).map_err(|e| FontsError::Dir(dir.to_path_buf(), e))?;
     for entry in entries {
-        let path = entry.map_err(|e| FontsError::Dir(dir.to_path_buf(), e))?.path();
+        let path = entry
+            .map_err(|e| FontsError::Dir(dir.to_path_buf(), e))?
+            .path();
         // `metadata` follows symbolic links, as Debian's font folders use them.
         let Ok(meta) = std::fs::metadata(&path) else {
             continue;
@@ -130,7 +132,10 @@ mod tests {
                 .map(|f| f.origin.rsplit('/').next().unwrap().to_owned())
                 .collect()
         };
-        assert_eq!(names(folder(dir.path(), false).unwrap()), ["a.woff2", "b.WOFF2"]);
+        assert_eq!(
+            names(folder(dir.path(), false).unwrap()),
+            ["a.woff2", "b.WOFF2"]
+        );
         assert_eq!(
             names(folder(dir.path(), true).unwrap()),
             ["a.woff2", "b.WOFF2", "c.woff2"]
@@ -147,7 +152,10 @@ mod tests {
         assert!(matches!(e, FontsError::Empty(..)), "{e}");
         std::fs::write(dir.path().join("broken.ttf"), "not a font at all").unwrap();
         let e = folder(dir.path(), false).unwrap_err().to_string();
-        assert!(e.contains("broken.ttf") && e.contains("not a TrueType"), "{e}");
+        assert!(
+            e.contains("broken.ttf") && e.contains("not a TrueType"),
+            "{e}"
+        );
         let e = folder(&dir.path().join("missing"), false).unwrap_err();
         assert!(matches!(e, FontsError::Dir(..)), "{e}");
     }

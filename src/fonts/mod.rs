@@ -171,7 +171,12 @@ impl Default for Registry {
 
 impl Registry {
     /// Registers every face of `file`; `ranged`: for the characters it maps only.
-    fn register(&mut self, file: &FontFile, faces: &[Face], ranged: bool) -> Result<(), FontsError> {
+    fn register(
+        &mut self,
+        file: &FontFile,
+        faces: &[Face],
+        ranged: bool,
+    ) -> Result<(), FontsError> {
         // Bytes only, not paths: moving the fonts folder must not change every key.
         self.digest.update((file.sfnt.len() as u64).to_le_bytes());
         self.digest.update(file.sfnt.as_slice());
@@ -184,7 +189,10 @@ impl Registry {
             });
         }
         if ranged {
-            let ranges = faces[0].ranges.iter().map(|&(a, b)| UnicodeRange::new(a, b));
+            let ranges = faces[0]
+                .ranges
+                .iter()
+                .map(|&(a, b)| UnicodeRange::new(a, b));
             resource = resource.unicode_range(UnicodeRangeSet::from_iter(ranges));
         }
         let registered = self
@@ -196,7 +204,8 @@ impl Registry {
                 self.coverage.add(a, b);
             }
             if let Colour::Blank(format) = face.colour {
-                self.warnings.push(blank_colour(&file.origin, &face.family, format));
+                self.warnings
+                    .push(blank_colour(&file.origin, &face.family, format));
             }
         }
         for family in registered {
@@ -268,7 +277,9 @@ mod tests {
                 "Twemoji Mozilla"
             ]
         );
-        let missing = set.coverage.missing("Ab Жж Ωω Ệ مرحبا שלום नमस्ते สวัสดี 😀👍🏽🇯🇵 東京");
+        let missing = set
+            .coverage
+            .missing("Ab Жж Ωω Ệ مرحبا שלום नमस्ते สวัสดี 😀👍🏽🇯🇵 東京");
         assert_eq!(missing, ['東', '京']);
         assert!(set.warnings.is_empty(), "{:?}", set.warnings);
     }
@@ -300,7 +311,9 @@ mod tests {
         let dir = folder(&["colrv1-only-emoji.ttf", "svg-only-emoji.ttf"]);
         let set = load(&render(&format!("fonts_dirs = [{:?}]\n", dir.path()))).unwrap();
         assert_eq!(set.warnings.len(), 2, "{:?}", set.warnings);
-        assert!(set.warnings[0].contains("colrv1-only-emoji.ttf") && set.warnings[0].contains("COLRv1"));
+        assert!(
+            set.warnings[0].contains("colrv1-only-emoji.ttf") && set.warnings[0].contains("COLRv1")
+        );
         assert!(set.warnings[1].contains("svg-only-emoji.ttf") && set.warnings[1].contains("SVG"));
         assert!(set.warnings.iter().all(|w| w.contains("COLRv0")));
     }

@@ -256,7 +256,11 @@ impl Pipeline {
         let c = &route.config;
         let id = (c.sample_id.as_deref()).and_then(|s| c.ids.check(s).ok());
         Ok(Uncovered {
-            sample_text: (self.renderer).uncovered(route, None, c.sample_text.as_deref().unwrap_or(""))?,
+            sample_text: (self.renderer).uncovered(
+                route,
+                None,
+                c.sample_text.as_deref().unwrap_or(""),
+            )?,
             sample_card: match &id {
                 Some(id) => self.renderer.uncovered(route, Some(id), "")?,
                 None => Vec::new(),
