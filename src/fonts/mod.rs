@@ -7,6 +7,7 @@
 //! | --- | --- |
 //! | files in (bundled, folders), WOFF/WOFF2 to sfnt | `files.rs` |
 //! | one face: family, style, characters, colour format | `face.rs` |
+//! | registering with takumi: subsets by `unicode-range`, coverage, digest, lint | `register.rs` |
 //! | the fallback chain | `chain.rs` |
 //! | characters no font has, by script | `coverage.rs` |
 //!
@@ -18,21 +19,18 @@ mod chain;
 mod coverage;
 mod face;
 mod files;
+mod register;
 
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
-use takumi::prelude::{
-    FontFamily, FontOverride, FontResource, FontSource, Fonts, UnicodeRange, UnicodeRangeSet,
-};
+use sha2::Digest;
+use takumi::prelude::{FontFamily, Fonts};
 
 pub(crate) use coverage::{Coverage, describe as describe_chars};
-pub(crate) use face::Colour;
 
 use crate::config::RenderConfig;
-use chain::Family;
 use face::Face;
-use files::FontFile;
+use register::{Registry, subsets};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FontsError {
@@ -123,117 +121,6 @@ pub(crate) fn load(render: &RenderConfig) -> Result<FontSet, FontsError> {
         coverage: set.coverage,
         warnings: set.warnings,
     })
-}
-
-/// For each file, whether its one face shares its family and style with another face: then
-/// each such face is a subset of that style (`inter-latin`, `inter-cyrillic`) and is registered
-/// for the characters it maps, as a stylesheet's `unicode-range` would, since takumi otherwise
-/// takes one face per style and drops the rest.
-fn subsets(files: &[FontFile], faces: &[Vec<Face>]) -> Vec<bool> {
-    let key = |file: &FontFile, face: &Face| {
-        let family = file.family.unwrap_or(&face.family).to_lowercase();
-        (family, face.style)
-    };
-    let keys: Vec<_> = (files.iter().zip(faces))
-        .flat_map(|(file, faces)| faces.iter().map(move |face| key(file, face)))
-        .collect();
-    (files.iter().zip(faces))
-        .map(|(file, faces)| match faces.as_slice() {
-            [face] => {
-                let own = key(file, face);
-                keys.iter().filter(|k| **k == own).count() > 1
-            }
-            _ => false,
-        })
-        .collect()
-}
-
-/// What registering the files builds.
-struct Registry {
-    fonts: Fonts,
-    families: Vec<Family>,
-    coverage: Coverage,
-    digest: Sha256,
-    warnings: Vec<String>,
-}
-
-impl Default for Registry {
-    fn default() -> Self {
-        Self {
-            fonts: Fonts::default(),
-            families: Vec::new(),
-            coverage: Coverage::default(),
-            digest: Sha256::new(),
-            warnings: Vec::new(),
-        }
-    }
-}
-
-impl Registry {
-    /// Registers every face of `file`; `ranged`: for the characters it maps only.
-    fn register(
-        &mut self,
-        file: &FontFile,
-        faces: &[Face],
-        ranged: bool,
-    ) -> Result<(), FontsError> {
-        // Bytes only, not paths: moving the fonts folder must not change every key.
-        self.digest.update((file.sfnt.len() as u64).to_le_bytes());
-        self.digest.update(file.sfnt.as_slice());
-        let shared: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::clone(&file.sfnt) as _;
-        let mut resource = FontResource::new(FontSource::from_shared(shared));
-        if let Some(family) = file.family {
-            resource = resource.override_info(FontOverride {
-                family_name: Some(family.into()),
-                ..FontOverride::default()
-            });
-        }
-        if ranged {
-            let ranges = faces[0]
-                .ranges
-                .iter()
-                .map(|&(a, b)| UnicodeRange::new(a, b));
-            resource = resource.unicode_range(UnicodeRangeSet::from_iter(ranges));
-        }
-        let registered = self
-            .fonts
-            .register(resource)
-            .map_err(|e| FontsError::Font(file.origin.clone(), e.to_string()))?;
-        for face in faces {
-            for &(a, b) in &face.ranges {
-                self.coverage.add(a, b);
-            }
-            if let Colour::Blank(format) = face.colour {
-                self.warnings
-                    .push(blank_colour(&file.origin, &face.family, format));
-            }
-        }
-        for family in registered {
-            if self.families.iter().any(|f| f.name == family.name) {
-                continue;
-            }
-            let colour = (family.faces.iter())
-                .filter_map(|rf| faces.iter().find(|f| f.index == rf.index))
-                .map(|f| f.colour)
-                .find(|c| c.is_colour())
-                .unwrap_or(Colour::None);
-            self.families.push(Family {
-                name: family.name,
-                colour,
-                bundled: file.bundled(),
-            });
-        }
-        Ok(())
-    }
-}
-
-/// The lint for a colour font takumi draws blank.
-fn blank_colour(origin: &str, family: &str, format: &str) -> String {
-    format!(
-        "{origin}: {family:?} has its colour glyphs only as {format}, which takumi does not draw: \
-         its emoji would render blank. Use a CBDT or COLRv0 font instead: the bundled Twemoji \
-         (COLRv0), or Debian's fonts-noto-color-emoji (NotoColorEmoji.ttf, CBDT)"
-    )
 }
 
 #[cfg(test)]

@@ -49,6 +49,14 @@ fn card(family: &str, text: &str) -> String {
     CARD.replace("FAMILY", family).replace("TEXT", text)
 }
 
+/// `ogforge check` (with `flags`) on the work folder's config: exit code and everything printed.
+fn check(w: &Workdir, flags: &[&str]) -> (i32, String) {
+    let mut args = vec!["check", "-c", "ogforge.toml"];
+    args.extend(flags);
+    let (code, out, err) = w.run(&args, None);
+    (code, format!("{out}{err}"))
+}
+
 #[test]
 fn every_face_of_a_ttc_collection_loads() {
     // Debian's fonts-noto-cjk ships only collections; its Korean and Chinese faces are not
@@ -71,8 +79,8 @@ fn every_face_of_a_ttc_collection_loads() {
         &card("Inter", text),
         &format!("sample_text = \"{text}\"\n"),
     );
-    let (code, out, err) = w.run(&["check", "-c", "ogforge.toml"], None);
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, err) = check(&w, &[]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]
@@ -81,7 +89,7 @@ fn a_folder_without_a_font_is_a_config_error() {
     std::fs::create_dir_all(w.path().join("empty")).unwrap();
     w.write("empty/readme.txt", "fonts go here");
     route(&w, "fonts_dirs = [\"empty\"]", &card("Inter", "x"), "");
-    let (code, _, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    let (code, err) = check(&w, &[]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("render.fonts_dirs") && err.contains("holds no .ttf"),
@@ -89,7 +97,7 @@ fn a_folder_without_a_font_is_a_config_error() {
     );
     // The old one-folder key is named when it is the one set.
     route(&w, "fonts_dir = \"empty\"", &card("Inter", "x"), "");
-    let (_, _, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    let (_, err) = check(&w, &[]);
     assert!(err.contains("render.fonts_dir:"), "{err}");
 }
 
@@ -102,7 +110,7 @@ fn an_unknown_fallback_family_is_a_config_error() {
         &card("Inter", "x"),
         "",
     );
-    let (code, _, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    let (code, err) = check(&w, &[]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("render.font_fallback") && err.contains("loaded: Inter, Noto Sans Arabic"),
@@ -119,7 +127,7 @@ fn a_colrv1_only_font_is_linted_and_fails_check_strict() {
         &[(fixture("colrv1-only-emoji.ttf"), "emoji.ttf")],
     );
     route(&w, "fonts_dirs = [\"fonts\"]", &card("Inter", "ok 😀"), "");
-    let (code, _, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    let (code, err) = check(&w, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("warning:")
@@ -128,7 +136,7 @@ fn a_colrv1_only_font_is_linted_and_fails_check_strict() {
             && err.contains("COLRv0"),
         "{err}"
     );
-    let (code, _, err) = w.run(&["check", "--strict", "-c", "ogforge.toml"], None);
+    let (code, err) = check(&w, &["--strict"]);
     assert_eq!(code, 1, "{err}");
 }
 
@@ -141,7 +149,7 @@ fn check_fails_on_characters_no_font_has_and_lists_them_by_script() {
         &card("Inter", "東京 {{ id }}"),
         "sample_text = \"Привет 😀 ソウル 서울\"\n",
     );
-    let (code, _, err) = w.run(&["check", "-c", "ogforge.toml"], None);
+    let (code, err) = check(&w, &[]);
     assert_eq!(code, 1, "{err}");
     assert!(
         err.contains("routes[0].sample_text: 5 characters no loaded font has")
@@ -160,8 +168,8 @@ fn check_fails_on_characters_no_font_has_and_lists_them_by_script() {
         &card("Inter", "東京 {{ id }}"),
         "sample_text = \"Привет 😀 ソウル 서울\"\n",
     );
-    let (code, out, err) = w.run(&["check", "-c", "ogforge.toml"], None);
-    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, err) = check(&w, &[]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[tokio::test]
