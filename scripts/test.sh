@@ -5,7 +5,9 @@
 #   - s3s-fs 0.14.1 (a real S3 server) built into ./.tools (project-local; newer releases need a
 #     newer Rust than this machine has);
 #   - Debian packages: chromium (browser renderer tests) and nginx (the CDN stand-in);
-#   - Debian's prometheus package, for promtool (alert rules and their unit tests).
+#   - Debian's prometheus package, for promtool (alert rules and their unit tests);
+#   - Debian's fonts-noto-cjk (the CJK collections the per-script golden tests and the CJK
+#     recipe of docs/fonts.md read from /usr/share/fonts/opentype/noto).
 # Nothing is skipped: a missing tool fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,7 @@ need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need_apt+=(fonts-noto-cjk)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"

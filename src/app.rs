@@ -59,6 +59,8 @@ pub struct App {
     pub routes: Arc<RouteTable>,
     pub resolver: Resolver,
     pub pipeline: Pipeline,
+    /// The font lint: fonts takumi cannot draw (`serve` logs these, `check` lists them).
+    pub font_warnings: Vec<String>,
 }
 
 impl App {
@@ -66,8 +68,9 @@ impl App {
     /// sign their tags with the keys) and opens the store, as `needs` asks. Errors name the
     /// config key.
     pub fn build(config: &Config, needs: Needs) -> Result<Self, ConfigError> {
-        let fonts = fonts::load(config.render.fonts_dir.as_deref())
-            .map_err(|e| config.error("render.fonts_dir", e))?;
+        let fonts =
+            fonts::load(&config.render).map_err(|e| config.error(e.key(&config.render), e))?;
+        let font_warnings = fonts.warnings.clone();
         let templates =
             Templates::compile(&config.routes).map_err(|(key, e)| config.error(&key, e))?;
         let public_url = config
@@ -88,7 +91,8 @@ impl App {
             .routes
             .iter()
             .map(|rc| {
-                let digest = template::digest(rc, &fonts.digest);
+                let lang = rc.lang.or(config.render.lang);
+                let digest = template::digest(rc, &fonts.digest, lang);
                 Route::build(rc.clone(), digest, &public_url, keys.as_ref(), config)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -105,6 +109,7 @@ impl App {
             .then(|| config.browser.clone());
         let renderer = Renderer::new(
             fonts,
+            config.render.lang,
             templates,
             browser,
             config.render.concurrency,
@@ -129,6 +134,7 @@ impl App {
             routes,
             resolver,
             pipeline,
+            font_warnings,
         })
     }
 }

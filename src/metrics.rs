@@ -30,6 +30,7 @@ pub const STORE_DAMAGED: &str = "ogforge_store_damaged_total";
 pub const BROWSER_LAUNCHES: &str = "ogforge_browser_launches_total";
 pub const RATE_LIMITED: &str = "ogforge_rate_limited_total";
 pub const REQUEST_TIMEOUTS: &str = "ogforge_request_timeouts_total";
+pub const MISSING_GLYPHS: &str = "ogforge_missing_glyphs_total";
 
 /// Upper bounds (seconds) of the render time buckets: dense around the milliseconds an HTML
 /// card takes, then up past the 3 s render timeout for slow templates and browser renders.
@@ -200,6 +201,10 @@ pub fn describe() {
     describe_counter!(
         REQUEST_TIMEOUTS,
         "Requests cut off by server.request_timeout_ms (503)."
+    );
+    describe_counter!(
+        MISSING_GLYPHS,
+        "Characters of rendered cards that no loaded font has (drawn as boxes), by route; the first card of each route with one is logged."
     );
 }
 

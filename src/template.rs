@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use ogforge_tags::Id;
 use sha2::{Digest, Sha256};
+use takumi::prelude::Lang;
 
 use crate::config::{Engine, RouteConfig};
 
 /// Bumped when ogforge itself changes how a template becomes pixels, so such a release gets
 /// new keys instead of mixing old and new renders.
-const RENDER_REVISION: &str = "ogforge-render-1;takumi=2.19.0";
+const RENDER_REVISION: &str = "ogforge-render-2;takumi=2.19.0";
 
 #[derive(Debug, thiserror::Error)]
 #[error("{origin}: {reason}")]
@@ -108,9 +109,10 @@ fn describe(e: &minijinja::Error) -> String {
     }
 }
 
-/// A short hex digest of the template, the fonts and every render option of a route (for a
-/// browser route: its page URL and readiness rules instead of template and fonts).
-pub(crate) fn digest(route: &RouteConfig, fonts_digest: &[u8; 32]) -> String {
+/// A short hex digest of the template, the fonts (bytes and fallback chain), the card's
+/// language and every render option of a route (for a browser route: its page URL and
+/// readiness rules instead of template, fonts and language).
+pub(crate) fn digest(route: &RouteConfig, fonts_digest: &[u8; 32], lang: Option<Lang>) -> String {
     let mut h = Sha256::new();
     h.update(RENDER_REVISION.as_bytes());
     h.update([0]);
@@ -119,6 +121,8 @@ pub(crate) fn digest(route: &RouteConfig, fonts_digest: &[u8; 32]) -> String {
             h.update(route.template.data.as_bytes());
             h.update([0]);
             h.update(fonts_digest);
+            h.update([0]);
+            h.update(lang.as_ref().map_or("", Lang::as_str).as_bytes());
         }
         // The page is the site's; its URL and readiness rules are what ogforge knows of it.
         Engine::Browser(page) => h.update(page.describe().as_bytes()),

@@ -1,21 +1,31 @@
 //! `ogforge check`: everything `serve` would trip over, found before deploying: the config
-//! (keys, types, regexes, paths), every template's syntax, the fonts, the store (a probe object
-//! written, read back and deleted, so a dead server, wrong credentials or a missing bucket show
-//! here), and a render of each route's sample id (for a browser route: Chromium and the page
-//! itself).
+//! (keys, types, regexes, paths), every template's syntax, the fonts (the lint's warnings, which
+//! fail `--strict`), the store (a probe object written, read back and deleted, so a dead server,
+//! wrong credentials or a missing bucket show here), a render of each route's sample id (for a
+//! browser route: Chromium and the page itself), and the characters of each route's
+//! `sample_text` and sample card that no loaded font has, listed by script.
 
 use std::process::ExitCode;
 
 use clap::Args;
 
 use super::Common;
-use crate::app::{App, Needs};
+use crate::{
+    app::{App, Needs},
+    fonts,
+};
 
 #[derive(Debug, Args)]
 pub(super) struct CheckArgs {
     #[command(flatten)]
     pub(super) common: Common,
+    /// Fail on warnings too (fonts whose colour glyphs takumi cannot draw).
+    #[arg(long)]
+    strict: bool,
 }
+
+/// Uncovered characters shown per script.
+const SHOWN_CHARS: usize = 16;
 
 pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let config = args.common.load(None)?;
@@ -39,6 +49,12 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             "error: {}",
             config.error("server.request_timeout_ms", reason)
         );
+    }
+    for warning in &app.font_warnings {
+        eprintln!("warning: {warning}");
+    }
+    if args.strict {
+        failed += app.font_warnings.len();
     }
     if let Some(store) = app.pipeline.store()
         && let Err(e) = store.probe().await
@@ -71,6 +87,31 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                     c.sample_id.as_deref().unwrap_or_default()
                 );
             }
+        }
+        let uncovered = match app.pipeline.uncovered_sample(route) {
+            Ok(uncovered) => uncovered,
+            // The render above has reported it.
+            Err(_) => continue,
+        };
+        for (field, chars) in [
+            ("sample_text", uncovered.sample_text),
+            ("template", uncovered.sample_card),
+        ] {
+            if chars.is_empty() {
+                continue;
+            }
+            failed += 1;
+            let reason = format!(
+                "{} characters no loaded font has (they would be drawn as boxes): {}; add a font \
+                 that has them to render.fonts_dirs (for CJK, Debian's fonts-noto-cjk: see \
+                 docs/fonts.md)",
+                chars.len(),
+                fonts::describe_chars(&chars, SHOWN_CHARS)
+            );
+            eprintln!(
+                "error: {}",
+                config.error(&format!("{}.{field}", c.key), reason)
+            );
         }
     }
     if failed > 0 {

@@ -41,6 +41,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .map(|r| r.label.clone())
         .collect();
     crate::metrics::zero(&labels);
+    for warning in &app.font_warnings {
+        warn!("font lint: {warning}");
+    }
     // Chromium starts in the background; the first browser render waits for it if need be.
     let warming = Arc::clone(&app);
     tokio::spawn(async move {

@@ -1,10 +1,12 @@
 //! `[render]`: how long a render may take, how many run at once, how many may wait, what a
-//! refused miss gets, and the fonts every template draws with. Its raw keys, defaults,
-//! validation and tests; the renderers themselves are `render/`.
+//! refused miss gets, and the fonts every template draws with (folders, the bundled pack, the
+//! fallback chain, the default language). Its raw keys, defaults, validation and tests; the
+//! renderers themselves are `render/`, and reading the fonts is `fonts/`.
 
 use std::{path::Path, path::PathBuf, time::Duration};
 
 use serde::{Deserialize, Serialize};
+use takumi::prelude::Lang;
 use toml::Value;
 
 use super::{error::Report, raw, server::at_least};
@@ -20,6 +22,12 @@ pub(super) mod defaults {
     pub const RENDER_QUEUE: usize = 64;
     /// What a refused miss gets: 503 with `Retry-After`, which crawlers retry later.
     pub const RENDER_OVERLOAD: &str = "unavailable";
+    /// The bundled fallback pack (Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari, Thai,
+    /// colour emoji) stays loaded beside `fonts_dirs`, so adding a font never takes a script away.
+    pub const RENDER_BUNDLED_FONTS: bool = true;
+    /// Font folders are read one level deep: a folder such as `/usr/share/fonts` would otherwise
+    /// load every font on the machine.
+    pub const RENDER_FONTS_RECURSIVE: bool = false;
 }
 use defaults as d;
 
@@ -28,7 +36,13 @@ use defaults as d;
 pub(crate) struct RawRender {
     pub(crate) timeout_ms: u64,
     pub(crate) concurrency: usize,
+    pub(crate) fonts_dirs: Vec<String>,
+    /// The one-folder spelling of `fonts_dirs`, kept for configs written before it.
     pub(crate) fonts_dir: Option<String>,
+    pub(crate) fonts_recursive: bool,
+    pub(crate) bundled_fonts: bool,
+    pub(crate) font_fallback: Vec<String>,
+    pub(crate) lang: Option<String>,
     pub(crate) queue: usize,
     pub(crate) overload: String,
 }
@@ -38,7 +52,12 @@ impl Default for RawRender {
         Self {
             timeout_ms: d::RENDER_TIMEOUT_MS,
             concurrency: d::RENDER_CONCURRENCY,
+            fonts_dirs: Vec::new(),
             fonts_dir: None,
+            fonts_recursive: d::RENDER_FONTS_RECURSIVE,
+            bundled_fonts: d::RENDER_BUNDLED_FONTS,
+            font_fallback: Vec::new(),
+            lang: None,
             queue: d::RENDER_QUEUE,
             overload: d::RENDER_OVERLOAD.into(),
         }
@@ -49,8 +68,19 @@ impl Default for RawRender {
 pub struct RenderConfig {
     pub timeout: Duration,
     pub concurrency: usize,
-    /// `None`: the bundled Inter.
-    pub fonts_dir: Option<PathBuf>,
+    /// Font folders, in order (relative ones resolved against the config file's folder).
+    pub fonts_dirs: Vec<PathBuf>,
+    /// The key `fonts_dirs` came from (`render.fonts_dir` when the old spelling set it), so
+    /// an error about a folder names the key the operator wrote.
+    pub fonts_dirs_key: &'static str,
+    /// Read sub-folders of `fonts_dirs` too.
+    pub fonts_recursive: bool,
+    /// Keep the bundled fallback pack loaded (after the folders' fonts).
+    pub bundled_fonts: bool,
+    /// Families the fallback walks first, in order; every other loaded family follows.
+    pub font_fallback: Vec<String>,
+    /// The language of every card whose route sets none (shaping, line breaks, CJK forms).
+    pub lang: Option<Lang>,
     /// Renders that may wait for a slot; more are refused at once.
     pub queue: usize,
     pub overload: Overload,
@@ -79,12 +109,59 @@ pub(super) fn load(value: Option<Value>, base: &Path, r: &mut Report) -> Option<
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let (fonts_dirs, fonts_dirs_key) = match (raw.fonts_dir, raw.fonts_dirs.is_empty()) {
+        (None, _) => (Some(raw.fonts_dirs), "render.fonts_dirs"),
+        (Some(one), true) => (Some(vec![one]), "render.fonts_dir"),
+        (Some(_), false) => (
+            r.error_with(
+                "fonts_dir",
+                &["fonts_dirs"],
+                "fonts_dir is the old one-folder spelling of fonts_dirs: set only fonts_dirs",
+            ),
+            "render.fonts_dirs",
+        ),
+    };
+    let font_fallback = fallback_names(raw.font_fallback, r);
+    let lang = match raw.lang.as_deref() {
+        None => Some(None),
+        Some(tag) => r.check("lang", parse_lang(tag).map(Some)),
+    };
+    let fonts_dirs = fonts_dirs.map(|dirs| dirs.iter().map(|d| base.join(d)).collect());
     Some(RenderConfig {
         timeout: Duration::from_millis(timeout_ms?),
         concurrency,
-        fonts_dir: raw.fonts_dir.map(|dir| base.join(dir)),
+        fonts_dirs: fonts_dirs?,
+        fonts_dirs_key,
+        fonts_recursive: raw.fonts_recursive,
+        bundled_fonts: raw.bundled_fonts,
+        font_fallback: font_fallback?,
+        lang: lang?,
         queue: raw.queue,
         overload: overload?,
+    })
+}
+
+/// `render.font_fallback`: family names, each once and none empty (whether each is loaded is
+/// known only once the fonts are read: `fonts/`).
+fn fallback_names(names: Vec<String>, r: &mut Report) -> Option<Vec<String>> {
+    let mut seen: Vec<String> = Vec::new();
+    for name in &names {
+        let folded = name.trim().to_lowercase();
+        if folded.is_empty() {
+            return r.error("font_fallback", "a family name is empty");
+        }
+        if seen.contains(&folded) {
+            return r.error("font_fallback", format!("{name:?} is listed twice"));
+        }
+        seen.push(folded);
+    }
+    Some(names.into_iter().map(|n| n.trim().to_owned()).collect())
+}
+
+/// A BCP 47 tag such as `ja`, `zh-Hans` or `ar-EG`, for `render.lang` and a route's `lang`.
+pub(super) fn parse_lang(tag: &str) -> Result<Lang, String> {
+    Lang::parse(tag).map_err(|_| {
+        format!("{tag:?} is not a BCP 47 language tag (language[-Script][-REGION], e.g. ja, zh-Hans, ar-EG)")
     })
 }
 
@@ -93,6 +170,45 @@ pub(super) fn load(value: Option<Value>, base: &Path, r: &mut Report) -> Option<
 mod tests {
     use super::Overload;
     use crate::config::load_str;
+
+    #[test]
+    fn font_keys() {
+        let c = load_str(
+            "[render]\nfonts_dirs = ['a', '/b']\nfont_fallback = ['Inter', 'Noto Sans CJK SC']\n\
+             lang = 'zh_hans'\nbundled_fonts = false\n",
+            &[],
+        )
+        .unwrap();
+        let r = &c.render;
+        assert!(r.fonts_dirs[0].ends_with("a") && r.fonts_dirs[0].is_absolute());
+        assert_eq!(r.fonts_dirs[1], std::path::Path::new("/b"));
+        assert_eq!(r.fonts_dirs_key, "render.fonts_dirs");
+        assert_eq!(r.font_fallback, ["Inter", "Noto Sans CJK SC"]);
+        assert_eq!(r.lang.unwrap().as_str(), "zh-Hans");
+        assert!(!r.bundled_fonts && !r.fonts_recursive);
+        let d = load_str("", &[]).unwrap().render;
+        assert!(d.fonts_dirs.is_empty() && d.bundled_fonts && d.lang.is_none());
+    }
+
+    #[test]
+    fn fonts_dir_is_the_one_folder_alias() {
+        let c = load_str("[render]\nfonts_dir = 'f'\n", &[]).unwrap();
+        assert_eq!(c.render.fonts_dirs.len(), 1);
+        assert_eq!(c.render.fonts_dirs_key, "render.fonts_dir");
+        let e = load_str("[render]\nfonts_dir = 'f'\nfonts_dirs = ['g']\n", &[]).unwrap_err();
+        assert_eq!(e.first().key, "render.fonts_dir");
+    }
+
+    #[test]
+    fn bad_font_keys_are_named() {
+        let e = load_str(
+            "[render]\nlang = 'not a tag'\nfont_fallback = ['Inter', 'inter']\n",
+            &[],
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["render.font_fallback", "render.lang"]);
+    }
 
     #[test]
     fn overload_and_timeout() {

@@ -12,10 +12,12 @@ use std::{collections::BTreeMap, path::Path};
 
 use ogforge_tags::{IdRule, IdRuleError, PathTemplate};
 use serde::{Deserialize, Serialize};
+use takumi::prelude::Lang;
 
 use super::{
     error::Report,
     page::{self, Engine, RawPage},
+    render::parse_lang,
 };
 use crate::{assets, image::Format};
 
@@ -99,6 +101,11 @@ pub(crate) struct RawRouteKeys {
     pub(crate) fallback_max_age: u32,
     pub(crate) default_image: Option<String>,
     pub(crate) sample_id: Option<String>,
+    /// Text the route's cards will carry (titles in the languages expected), which `check`
+    /// finds a font for, character by character.
+    pub(crate) sample_text: Option<String>,
+    /// The cards' language (BCP 47); `render.lang` when unset.
+    pub(crate) lang: Option<String>,
     #[serde(default = "d::alt")]
     pub(crate) alt: String,
     #[serde(default)]
@@ -132,6 +139,10 @@ pub struct RouteConfig {
     pub fallback_max_age: u32,
     pub default_image: Source<Vec<u8>>,
     pub sample_id: Option<String>,
+    /// Text `check` makes sure the loaded fonts cover (with the sample's own text).
+    pub sample_text: Option<String>,
+    /// The cards' language; `None` takes `render.lang`.
+    pub lang: Option<Lang>,
     /// `og:image:alt` in the tags built for this route.
     pub alt: String,
     pub vars: BTreeMap<String, String>,
@@ -232,6 +243,10 @@ pub(super) fn validate(
         },
         _ => Some(()),
     };
+    let lang = match k.lang.as_deref() {
+        None => Some(None),
+        Some(tag) => r.check("lang", parse_lang(tag).map(Some)),
+    };
     fits?;
     sample?;
     Some(RouteConfig {
@@ -250,6 +265,8 @@ pub(super) fn validate(
         fallback_max_age: k.fallback_max_age,
         default_image: default_image?,
         sample_id: k.sample_id,
+        sample_text: k.sample_text,
+        lang: lang?,
         alt: k.alt,
         vars: k.vars,
         signed: signed?,
@@ -296,6 +313,20 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.first().key, "routes[0].id_pattern");
+    }
+
+    #[test]
+    fn lang_and_sample_text() {
+        let c = load_str(
+            "[[routes]]\nname='a'\npath='/{id}.jpg'\nid_pattern='[0-9]+'\nlang='ja'\n\
+             sample_text='東京'\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.routes[0].lang.unwrap().as_str(), "ja");
+        assert_eq!(c.routes[0].sample_text.as_deref(), Some("東京"));
+        let e = load_str(&format!("{A}lang='?'\nformat='png'\n"), &[]).unwrap_err();
+        assert_eq!(e.first().key, "routes[0].lang");
     }
 
     #[test]

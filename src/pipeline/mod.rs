@@ -254,6 +254,33 @@ impl Pipeline {
         let id = route.config.ids.check(sample).ok()?;
         Some(self.renderer.render(route, &id).await)
     }
+
+    /// For `check`: the characters no loaded font has in the route's `sample_text`, and in the
+    /// text of its sample id's card.
+    pub fn uncovered_sample(&self, route: &Route) -> Result<Uncovered, RenderError> {
+        let c = &route.config;
+        let id = (c.sample_id.as_deref()).and_then(|s| c.ids.check(s).ok());
+        Ok(Uncovered {
+            sample_text: (self.renderer).uncovered(
+                route,
+                None,
+                c.sample_text.as_deref().unwrap_or(""),
+            )?,
+            sample_card: match &id {
+                Some(id) => self.renderer.uncovered(route, Some(id), "")?,
+                None => Vec::new(),
+            },
+        })
+    }
+}
+
+/// Characters of a route's samples that no loaded font has.
+#[derive(Debug, Default)]
+pub struct Uncovered {
+    /// In its `sample_text`.
+    pub sample_text: Vec<char>,
+    /// In the card its `sample_id` renders.
+    pub sample_card: Vec<char>,
 }
 
 fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {

@@ -1,12 +1,14 @@
 //! HTML/CSS to pixels with takumi: parse the markup (keeping its `<style>` blocks as a
-//! stylesheet), lay it out and rasterise it at the route's size and device scale.
+//! stylesheet), check its text against the fonts (`glyphs.rs`), lay it out with the fallback
+//! chain and the card's language, and rasterise it at the route's size and device scale.
 
 use takumi::{
-    prelude::{Bitmap, FromHtmlOptions, StyleSheet, Viewport},
+    prelude::{Bitmap, FromHtmlOptions, Lang, StyleSheet, Viewport},
     unstable::{base::resources::image::ResourceCache, html::parse_html},
 };
 
-use crate::fonts::FontSet;
+use super::glyphs::{MissingGlyphs, card_text};
+use crate::{fonts::FontSet, route::Route};
 
 /// Why takumi could not draw a template's HTML.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +22,9 @@ pub enum HtmlError {
 /// The HTML renderer: fonts and decoded `data:` images shared across renders.
 pub(crate) struct HtmlRenderer {
     fonts: FontSet,
+    /// `render.lang`: the language of cards whose route sets none.
+    lang: Option<Lang>,
+    missing: MissingGlyphs,
     /// Decoded images by content, so a logo embedded in a template is decoded once, not per card.
     images: ResourceCache,
 }
@@ -33,33 +38,44 @@ impl std::fmt::Debug for HtmlRenderer {
 }
 
 impl HtmlRenderer {
-    pub(crate) fn new(fonts: FontSet) -> Self {
+    pub(crate) fn new(fonts: FontSet, lang: Option<Lang>) -> Self {
         Self {
             fonts,
+            lang,
+            missing: MissingGlyphs::default(),
             images: ResourceCache::default(),
         }
     }
 
-    /// Draws `html` into a `width` x `height` CSS-pixel viewport at `scale` device pixels per
-    /// CSS pixel.
-    pub(crate) fn render(
-        &self,
-        html: &str,
-        width: u32,
-        height: u32,
-        scale: f32,
-    ) -> Result<Bitmap, HtmlError> {
+    /// Draws `html` into the route's viewport (CSS pixels, at its device scale), counting the
+    /// characters no font has under the route's label.
+    pub(crate) fn render(&self, html: &str, route: &Route) -> Result<Bitmap, HtmlError> {
+        let c = &route.config;
         let parsed = parse_html(html, FromHtmlOptions::default())
             .map_err(|e| HtmlError::Parse(e.to_string()))?;
+        self.missing
+            .check(&self.fonts.coverage, &route.label, &card_text(&parsed.node));
         // Like a browser, skip CSS rules that do not parse instead of failing the card.
         let stylesheet = StyleSheet::parse_list_loosy(&parsed.css);
         let options = takumi::prelude::RenderOptions::builder()
-            .viewport(Viewport::new((width, height)).with_device_pixel_ratio(scale))
+            .viewport(Viewport::new((c.width, c.height)).with_device_pixel_ratio(c.device_scale))
             .node(parsed.node)
             .fonts(&self.fonts.fonts)
+            .font_families(Some(self.fonts.chain.clone()))
+            .lang(c.lang.or(self.lang))
             .stylesheet(stylesheet.into())
             .resource_cache(self.images.clone())
             .build();
         takumi::render(options).map_err(|e| HtmlError::Raster(e.to_string()))
+    }
+}
+
+impl HtmlRenderer {
+    /// The text `html` would draw and the characters of it, and of `extra`, no font has.
+    pub(crate) fn uncovered(&self, html: &str, extra: &str) -> Result<Vec<char>, HtmlError> {
+        let parsed = parse_html(html, FromHtmlOptions::default())
+            .map_err(|e| HtmlError::Parse(e.to_string()))?;
+        let text = format!("{extra}\n{}", card_text(&parsed.node));
+        Ok(self.fonts.coverage.missing(&text))
     }
 }

@@ -13,6 +13,7 @@
 //! of distinct ids costs the machine nothing and the client learns at once to come back later.
 
 mod browser;
+mod glyphs;
 mod html;
 
 use std::{
@@ -25,6 +26,7 @@ use std::{
 
 use bytes::Bytes;
 use ogforge_tags::Id;
+use takumi::prelude::Lang;
 use tokio::sync::Semaphore;
 
 use crate::{
@@ -89,6 +91,7 @@ pub(crate) struct Renderer {
 impl Renderer {
     pub(crate) fn new(
         fonts: FontSet,
+        lang: Option<Lang>,
         templates: Templates,
         browser: Option<BrowserConfig>,
         concurrency: usize,
@@ -96,7 +99,7 @@ impl Renderer {
         queue: usize,
     ) -> Self {
         Self {
-            html: HtmlRenderer::new(fonts),
+            html: HtmlRenderer::new(fonts, lang),
             // As many idle tabs as renders may run at once.
             browser: browser.map(|b| Arc::new(BrowserRenderer::new(b, concurrency))),
             templates,
@@ -183,9 +186,29 @@ impl Renderer {
     fn render_blocking(&self, route: &Route, id: &Id) -> Result<Bytes, RenderError> {
         let c = &route.config;
         let html = self.templates.render(c, id)?;
-        let bitmap = self.html.render(&html, c.width, c.height, c.device_scale)?;
+        let bitmap = self.html.render(&html, route)?;
         let bytes = encode::encode(&bitmap, c.format, c.quality)?;
         Ok(Bytes::from(bytes))
+    }
+}
+
+impl Renderer {
+    /// The characters no loaded font has in `sample_text` and in the text of the card for
+    /// `id` (an HTML route's; a browser route draws with Chromium's fonts, so none).
+    pub(crate) fn uncovered(
+        &self,
+        route: &Route,
+        id: Option<&Id>,
+        sample_text: &str,
+    ) -> Result<Vec<char>, RenderError> {
+        if !matches!(route.config.engine, Engine::Html) {
+            return Ok(Vec::new());
+        }
+        let html = match id {
+            Some(id) => self.templates.render(&route.config, id)?,
+            None => String::new(),
+        };
+        Ok(self.html.uncovered(&html, sample_text)?)
     }
 }
 

@@ -16,7 +16,10 @@ use axum::{
     routing::get,
 };
 
-use crate::util::{Workdir, client, send, tool};
+use crate::{
+    golden::decode_png,
+    util::{Workdir, client, send, tool},
+};
 
 const TOKEN: &str = "s3cret-card-token";
 
@@ -244,22 +247,6 @@ fn decode_jpeg(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let pixels = d.decode().unwrap();
     let info = d.info().unwrap();
     (u32::from(info.width), u32::from(info.height), pixels)
-}
-
-fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.line_size / info.width as usize;
-    let mut rgb = Vec::new();
-    for row in buf[..info.buffer_size()].chunks_exact(info.line_size) {
-        for px in row.chunks_exact(channels) {
-            rgb.extend(&px[..3]);
-        }
-    }
-    (info.width, info.height, rgb)
 }
 
 /// A running (not zombie) process, from /proc/PID/stat.
