@@ -4,6 +4,7 @@
 //!
 //! | stage | module |
 //! | --- | --- |
+//! | connections: cap, header-read and idle timeouts (then the router) | [`http`] (`conn.rs`) |
 //! | layers: request id, trace, count and access line, edge guard (method, headers, body, URI) | [`http`] (`observe.rs`, `guard.rs`) |
 //! | handler: request in, response out | `http/image.rs` |
 //! | resolve once: route match, query allow-list, signature, id, client | [`resolve`] over [`route`] |

@@ -31,6 +31,9 @@ pub const BROWSER_LAUNCHES: &str = "ogforge_browser_launches_total";
 pub const RATE_LIMITED: &str = "ogforge_rate_limited_total";
 pub const REQUEST_TIMEOUTS: &str = "ogforge_request_timeouts_total";
 pub const MISSING_GLYPHS: &str = "ogforge_missing_glyphs_total";
+pub const OPEN_CONNECTIONS: &str = "ogforge_open_connections";
+pub const CONNECTIONS_REFUSED: &str = "ogforge_connections_refused_total";
+pub const CONNECTION_TIMEOUTS: &str = "ogforge_connection_timeouts_total";
 
 /// Upper bounds (seconds) of the render time buckets: dense around the milliseconds an HTML
 /// card takes, then up past the 3 s render timeout for slow templates and browser renders.
@@ -205,6 +208,20 @@ pub fn describe() {
     describe_counter!(
         MISSING_GLYPHS,
         "Characters of rendered cards that no loaded font has (drawn as boxes), by route; the first card of each route with one is logged."
+    );
+    describe_gauge!(
+        OPEN_CONNECTIONS,
+        "Client connections open, by listener (public, admin); at most server.max_connections."
+    );
+    describe_counter!(
+        CONNECTIONS_REFUSED,
+        "Connections accepted and closed at once because server.max_connections were open, by listener."
+    );
+    describe_counter!(
+        CONNECTION_TIMEOUTS,
+        "Connections closed by a timeout, by listener and kind: header (no whole request head \
+         within server.header_read_timeout_ms: slowloris, silent sockets), idle (after a \
+         request: idle past server.idle_timeout_ms, or the next request head too slow)."
     );
 }
 

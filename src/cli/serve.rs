@@ -1,11 +1,10 @@
 //! `ogforge serve`: build the app, bind the public and admin listeners, stop gracefully
-//! on Ctrl-C or SIGTERM.
+//! on Ctrl-C or SIGTERM. Connections themselves (cap, timeouts) are served by [`http::serve`].
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Context;
 use clap::Args;
-use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use super::Common;
@@ -26,8 +25,9 @@ pub(super) struct ServeArgs {
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = args.common.load(args.listen.clone())?;
     let metrics = crate::metrics::install();
-    let listener = TcpListener::bind(config.server.listen)
-        .await
+    let limits = config.server.connections;
+    raise_fd_limit(limits.max_connections);
+    let listener = http::listen(config.server.listen, &limits)
         .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
     let local = listener.local_addr()?;
     // Without `server.public_url`, the tags name the address actually bound (port 0 resolved),
@@ -52,18 +52,19 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     });
     if let Some(admin) = config.server.admin_listen {
-        let admin_listener = TcpListener::bind(admin)
-            .await
+        let admin_listener = http::listen(admin, &limits)
             .with_context(|| format!("server.admin_listen: cannot listen on {admin}"))?;
         let admin_addr = admin_listener.local_addr()?;
         info!(addr = %admin_addr, "admin listener (healthz, readyz, metrics)");
         println!("admin listening on http://{admin_addr}");
         let router = http::admin_router(Arc::clone(&app), metrics);
-        tokio::spawn(async move {
-            let _ = axum::serve(admin_listener, router)
-                .with_graceful_shutdown(shutdown_signal())
-                .await;
-        });
+        tokio::spawn(http::serve(
+            admin_listener,
+            router,
+            limits,
+            "admin",
+            shutdown_signal(),
+        ));
     }
     let routes: Vec<String> = (app.routes.routes().iter())
         .map(|r| r.config.path.to_string())
@@ -76,22 +77,21 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // and its store write lands whole), but only for `server.shutdown_timeout`.
     let signalled = Arc::new(tokio::sync::Notify::new());
     let notify = Arc::clone(&signalled);
-    let server = std::future::IntoFuture::into_future(
-        // The peer address reaches the handlers (`ConnectInfo`) for the render rate limit.
-        axum::serve(
-            listener,
-            http::router(Arc::clone(&app), &config.server)
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+    // The peer address reaches the handlers (`ConnectInfo`) for the render rate limit.
+    let server = http::serve(
+        listener,
+        http::router(Arc::clone(&app), &config.server),
+        limits,
+        "public",
+        async move {
             shutdown_signal().await;
             info!("shutting down: finishing requests in flight");
             notify.notify_one();
-        }),
+        },
     );
     let deadline = config.server.shutdown_timeout;
     tokio::select! {
-        result = server => result.context("the HTTP server failed")?,
+        () = server => {}
         () = async {
             signalled.notified().await;
             tokio::time::sleep(deadline).await;
@@ -101,6 +101,35 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     app.pipeline.shutdown().await;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Descriptors a process needs besides its client connections: the admin listener's, the
+/// store's files and sockets, Chromium's pipes, the log.
+const FD_RESERVE: u64 = 256;
+
+/// Raises the soft limit on open files to the hard one (as Go's runtime does), so the
+/// connection cap rather than `EMFILE` decides when clients are turned away; warns when even
+/// the hard limit leaves no room for `server.max_connections`.
+fn raise_fd_limit(max_connections: usize) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let soft = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        hard
+    } else {
+        soft
+    };
+    // Both listeners may fill their caps.
+    let wanted = 2 * max_connections as u64 + FD_RESERVE;
+    if soft < wanted {
+        warn!(
+            fd_limit = soft,
+            max_connections,
+            "the open-file limit is below 2 x server.max_connections + {FD_RESERVE}: \
+             lower server.max_connections or raise the limit (ulimit -n, LimitNOFILE)"
+        );
+    }
 }
 
 pub(super) async fn shutdown_signal() {

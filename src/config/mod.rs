@@ -68,7 +68,7 @@ pub use rate_limit::{OverLimit, RateLimitConfig, RenderRate};
 pub(crate) use raw::RawConfig;
 pub use render::{Overload, RenderConfig};
 pub use route::{RouteConfig, Source};
-pub use server::{ServerConfig, check_public_url};
+pub use server::{ConnectionLimits, ServerConfig, check_public_url};
 pub use store::StoreConfig;
 
 use error::Report;

@@ -1,4 +1,5 @@
-//! `[server]`: the listeners, the limits a request meets before any work (URI, headers, query,
+//! `[server]`: the listeners, the limits a connection meets (header-read and idle timeouts, the
+//! open-connection cap), the limits a request meets before any work (URI, headers, query,
 //! deadline), signed URLs, the proxies whose `X-Forwarded-For` is believed, and shutdown. Its
 //! raw keys, defaults, validation and tests; `ogforge.example.toml` documents each key.
 
@@ -35,6 +36,17 @@ pub(super) mod defaults {
     /// Whole-request deadline: bounds anything stuck server-side (a hung store call), and sits
     /// above `render.timeout_ms`, so a render times out into the default image before this fires.
     pub const REQUEST_TIMEOUT_MS: u64 = 10_000;
+    /// A connection must deliver a whole request header section this long after it opens, or
+    /// after its previous response (HTTP/1 keep-alive): stops slowloris clients that hold a
+    /// socket by trickling header bytes. Real clients send their headers in one packet.
+    pub const HEADER_READ_TIMEOUT_MS: u64 = 10_000;
+    /// A connection with no request in flight is closed after this long (HTTP/2; HTTP/1 waits
+    /// at most `HEADER_READ_TIMEOUT_MS` for its next request anyway): stops idle sockets from
+    /// piling up while leaving a CDN's pooled connections their reuse.
+    pub const IDLE_TIMEOUT_MS: u64 = 60_000;
+    /// Most connections open at once on the public listener; one more is accepted and closed at
+    /// once (counted), so file descriptors and per-connection memory stay bounded under a flood.
+    pub const MAX_CONNECTIONS: usize = 4096;
 }
 use defaults as d;
 
@@ -54,6 +66,9 @@ pub(crate) struct RawServer {
     pub(crate) max_headers: usize,
     pub(crate) request_timeout_ms: u64,
     pub(crate) trusted_proxies: Vec<String>,
+    pub(crate) header_read_timeout_ms: u64,
+    pub(crate) idle_timeout_ms: u64,
+    pub(crate) max_connections: usize,
 }
 
 impl Default for RawServer {
@@ -74,6 +89,9 @@ impl Default for RawServer {
             max_headers: d::MAX_HEADERS,
             request_timeout_ms: d::REQUEST_TIMEOUT_MS,
             trusted_proxies: Vec::new(),
+            header_read_timeout_ms: d::HEADER_READ_TIMEOUT_MS,
+            idle_timeout_ms: d::IDLE_TIMEOUT_MS,
+            max_connections: d::MAX_CONNECTIONS,
         }
     }
 }
@@ -100,6 +118,19 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Peers whose `X-Forwarded-For` is believed (`server.trusted_proxies`).
     pub trusted_proxies: Vec<IpNet>,
+    /// Connection limits (`server.header_read_timeout_ms`, `idle_timeout_ms`, `max_connections`).
+    pub connections: ConnectionLimits,
+}
+
+/// What a connection may cost before it sends a request, and how many may be open at once.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// From the connection's start, or its previous response, to a whole request header section.
+    pub header_read_timeout: Duration,
+    /// With no request in flight, the connection closes after this long.
+    pub idle_timeout: Duration,
+    /// Open connections past this are accepted and closed at once.
+    pub max_connections: usize,
 }
 
 pub(super) fn load(value: Option<Value>, r: &mut Report) -> Option<ServerConfig> {
@@ -126,6 +157,17 @@ pub(super) fn load(value: Option<Value>, r: &mut Report) -> Option<ServerConfig>
     let max_header_bytes = r.check("max_header_bytes", at_least(raw.max_header_bytes, 1024));
     let max_headers = r.check("max_headers", at_least(raw.max_headers, 16));
     let request_timeout = r.check("request_timeout_ms", at_least(raw.request_timeout_ms, 1));
+    // Under 100 ms a real client on a slow mobile link could not get its headers through.
+    let header_read_timeout = r.check(
+        "header_read_timeout_ms",
+        at_least(raw.header_read_timeout_ms, 100),
+    );
+    let idle_timeout = r.check("idle_timeout_ms", at_least(raw.idle_timeout_ms, 100));
+    // The cap bounds a semaphore's permits; a handful keeps the admin's probes and one client in.
+    let max_connections = r.check(
+        "max_connections",
+        at_least(raw.max_connections, 4).and_then(|n| at_most(n, MAX_CONNECTIONS_CAP)),
+    );
     let trusted_proxies: Vec<Option<IpNet>> = (raw.trusted_proxies.iter().enumerate())
         .map(|(i, text)| {
             let net = parse_cidr(text).map_err(|reason| format!("{text:?}: {reason}"));
@@ -145,7 +187,23 @@ pub(super) fn load(value: Option<Value>, r: &mut Report) -> Option<ServerConfig>
         max_headers: max_headers?,
         request_timeout: Duration::from_millis(request_timeout?),
         trusted_proxies: trusted_proxies.into_iter().collect::<Option<_>>()?,
+        connections: ConnectionLimits {
+            header_read_timeout: Duration::from_millis(header_read_timeout?),
+            idle_timeout: Duration::from_millis(idle_timeout?),
+            max_connections: max_connections?,
+        },
     })
+}
+
+/// Far above any file-descriptor limit, and within what a semaphore can count.
+const MAX_CONNECTIONS_CAP: usize = 1 << 24;
+
+fn at_most<T: PartialOrd + std::fmt::Display>(value: T, max: T) -> Result<T, String> {
+    if value <= max {
+        Ok(value)
+    } else {
+        Err(format!("must be at most {max}"))
+    }
 }
 
 pub(super) fn socket_addr(text: &str) -> Result<SocketAddr, String> {
@@ -217,6 +275,35 @@ mod tests {
         assert_eq!(e.first().key, "server.trusted_proxies[1]");
         let e = load_str("[server]\nmax_headers = 2\n", &[]).unwrap_err();
         assert_eq!(e.first().key, "server.max_headers");
+    }
+
+    #[test]
+    fn connection_limits_are_read_and_checked() {
+        let c = load_str(
+            "[server]\nheader_read_timeout_ms = 1500\nidle_timeout_ms = 700\nmax_connections = 9\n",
+            &[],
+        )
+        .unwrap();
+        let limits = c.server.connections;
+        assert_eq!(limits.header_read_timeout.as_millis(), 1500);
+        assert_eq!(limits.idle_timeout.as_millis(), 700);
+        assert_eq!(limits.max_connections, 9);
+        let e = load_str(
+            "[server]\nheader_read_timeout_ms = 0\nidle_timeout_ms = 5\nmax_connections = 0\n",
+            &[],
+        )
+        .unwrap_err();
+        let keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "server.header_read_timeout_ms",
+                "server.idle_timeout_ms",
+                "server.max_connections"
+            ]
+        );
+        let e = load_str("[server]\nmax_connections = 99999999999\n", &[]).unwrap_err();
+        assert!(e.first().reason.contains("at most"), "{e}");
     }
 
     #[test]

@@ -11,8 +11,8 @@ use axum::{
 use super::{AppState, response::Reply};
 
 pub(super) async fn handle(State(state): State<AppState>, req: Request) -> Response {
-    // Set by `serve` (`into_make_service_with_connect_info`); absent when driven without a
-    // socket, and then nothing is rate limited.
+    // Set per connection by `http::serve` (`conn.rs`); absent when driven without a socket,
+    // and then nothing is rate limited.
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

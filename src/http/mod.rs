@@ -1,8 +1,9 @@
 //! The HTTP surface: [`router`] holds every public route and layer, [`admin_router`] the
-//! admin listener's. Handlers are thin: extract, call the pipeline, turn the outcome into a
+//! admin listener's, [`serve`] runs a listener (connection cap and timeouts, `conn.rs`). Handlers are thin: extract, call the pipeline, turn the outcome into a
 //! response (`response.rs`, the only way an image request's response is made).
 
 mod admin;
+mod conn;
 mod guard;
 mod image;
 mod observe;
@@ -21,6 +22,7 @@ use tower_http::{
 
 use crate::{app::App, config::ServerConfig};
 
+pub use conn::{listen, serve};
 pub use guard::Guard;
 
 /// Shared state of every handler, built once.

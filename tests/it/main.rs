@@ -12,6 +12,7 @@
 mod browser;
 mod cdn;
 mod cli;
+mod connections;
 mod contract;
 mod edge;
 mod fast;
