@@ -25,6 +25,7 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod encode;
+pub mod fetch;
 pub mod fonts;
 pub mod http;
 pub mod image;

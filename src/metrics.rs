@@ -30,6 +30,9 @@ pub const STORE_DAMAGED: &str = "ogforge_store_damaged_total";
 pub const BROWSER_LAUNCHES: &str = "ogforge_browser_launches_total";
 pub const RATE_LIMITED: &str = "ogforge_rate_limited_total";
 pub const REQUEST_TIMEOUTS: &str = "ogforge_request_timeouts_total";
+pub const FETCHES: &str = "ogforge_fetches_total";
+pub const FETCH_SECONDS: &str = "ogforge_fetch_seconds";
+pub const FETCH_BLOCKED: &str = "ogforge_fetch_blocked_total";
 
 /// Upper bounds (seconds) of the render time buckets: dense around the milliseconds an HTML
 /// card takes, then up past the 3 s render timeout for slow templates and browser renders.
@@ -200,6 +203,19 @@ pub fn describe() {
     describe_counter!(
         REQUEST_TIMEOUTS,
         "Requests cut off by server.request_timeout_ms (503)."
+    );
+    describe_counter!(
+        FETCHES,
+        "Outbound fetches (route data) by kind and outcome (ok, status, blocked, timeout, too-large, ...)."
+    );
+    describe_histogram!(
+        FETCH_SECONDS,
+        Unit::Seconds,
+        "Outbound fetch time by kind, every hop and the body."
+    );
+    describe_counter!(
+        FETCH_BLOCKED,
+        "Outbound fetches refused before connecting, by reason (loopback, private, link-local, ...)."
     );
 }
 

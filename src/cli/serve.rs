@@ -41,6 +41,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .map(|r| r.label.clone())
         .collect();
     crate::metrics::zero(&labels);
+    crate::fetch::zero();
     // Chromium starts in the background; the first browser render waits for it if need be.
     let warming = Arc::clone(&app);
     tokio::spawn(async move {
