@@ -14,6 +14,7 @@ use ogforge_tags::{IdRule, IdRuleError, PathTemplate};
 use serde::{Deserialize, Serialize};
 
 use super::{
+    data::{self, DataConfig, RawData},
     error::Report,
     page::{self, Engine, RawPage},
 };
@@ -105,6 +106,9 @@ pub(crate) struct RawRouteKeys {
     pub(crate) signed: bool,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
+    /// `[routes.data]`: see [`super::data`].
+    #[serde(default)]
+    pub(crate) data: RawData,
 }
 
 /// Text (a template) or bytes (an image) with where they came from.
@@ -139,6 +143,8 @@ pub struct RouteConfig {
     pub signed: bool,
     /// `renderer`: the template through takumi, or a page in Chromium.
     pub engine: Engine,
+    /// `[routes.data]`: per-id JSON fetched before the render; `None` when `data.url` is unset.
+    pub data: Option<DataConfig>,
 }
 
 /// One route's keys into a [`RouteConfig`], every problem reported.
@@ -179,6 +185,8 @@ pub(super) fn validate(
     };
     let format: Option<Format> = r.check("format", k.format.parse());
     let engine = page::engine(page, k.template.is_some(), ids.as_ref(), env, r);
+    let html = engine.as_ref().is_none_or(|e| matches!(e, Engine::Html));
+    let data = data::validate(k.data, ids.as_ref(), html, env, r);
     let fits = match (&path, format) {
         (Some(path), Some(format))
             if !path.suffix().is_empty() && !format.matches_extension(path.suffix()) =>
@@ -254,6 +262,7 @@ pub(super) fn validate(
         vars: k.vars,
         signed: signed?,
         engine: engine?,
+        data: data?,
     })
 }
 
