@@ -60,9 +60,10 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             ),
             Some(Err(e)) => {
                 failed += 1;
-                let field = match c.engine {
-                    crate::config::Engine::Html => "template",
-                    crate::config::Engine::Browser(_) => "page_url",
+                let field = match (&e, &c.engine) {
+                    (crate::render::RenderError::Data(_), _) => "data.url",
+                    (_, crate::config::Engine::Html) => "template",
+                    (_, crate::config::Engine::Browser(_)) => "page_url",
                 };
                 eprintln!(
                     "error: {}: {}.{field}: sample {:?} does not render: {e}",

@@ -29,6 +29,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     config::{BrowserConfig, Engine},
+    data::{Data, DataError},
     encode::{self, EncodeError},
     fonts::FontSet,
     metrics as m,
@@ -58,6 +59,9 @@ pub enum RenderError {
     Panicked,
     #[error("the render queue is full")]
     Overloaded,
+    /// The route's data, loaded for `check`'s sample (the pipeline falls back before a render).
+    #[error("data: {0}")]
+    Data(#[from] DataError),
 }
 
 impl RenderError {
@@ -68,6 +72,7 @@ impl RenderError {
             Self::Html(_) | Self::Encode(_) | Self::Panicked => Reason::RenderError,
             Self::Overloaded => Reason::Overloaded,
             Self::Browser(e) => e.reason(),
+            Self::Data(e) => e.reason,
         }
     }
 }
@@ -113,6 +118,7 @@ impl Renderer {
         self: &Arc<Self>,
         route: &Arc<Route>,
         id: &Id,
+        data: Option<Arc<Data>>,
     ) -> Result<Bytes, RenderError> {
         // Admission is decided before any await, so a refusal costs nothing.
         let admitted = match Arc::clone(&self.permits).try_acquire_owned() {
@@ -149,7 +155,7 @@ impl Renderer {
             }
             let job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                this.render_blocking(&route, &id)
+                this.render_blocking(&route, &id, data.as_deref())
             });
             job.await.map_err(|_| RenderError::Panicked)?
         };
@@ -180,9 +186,14 @@ impl Renderer {
     }
 
     /// Template -> HTML -> pixels -> bytes, on the calling thread.
-    fn render_blocking(&self, route: &Route, id: &Id) -> Result<Bytes, RenderError> {
+    fn render_blocking(
+        &self,
+        route: &Route,
+        id: &Id,
+        data: Option<&Data>,
+    ) -> Result<Bytes, RenderError> {
         let c = &route.config;
-        let html = self.templates.render(c, id)?;
+        let html = self.templates.render(c, id, data)?;
         let bitmap = self.html.render(&html, c.width, c.height, c.device_scale)?;
         let bytes = encode::encode(&bitmap, c.format, c.quality)?;
         Ok(Bytes::from(bytes))

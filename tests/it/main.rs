@@ -13,6 +13,7 @@ mod browser;
 mod cdn;
 mod cli;
 mod contract;
+mod data;
 mod edge;
 mod hostile;
 mod limits;

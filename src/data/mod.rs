@@ -1,0 +1,130 @@
+//! The data stage of a `[routes.data]` route: the id's JSON, fetched through the guarded
+//! client (`crate::fetch`), kept per URL in memory for `data.ttl_secs`, and reduced to the
+//! declared fields (`fields.rs`) before the pipeline builds the storage key and renders.
+//!
+//! Concurrent loads of one URL share one fetch (moka's per-key initialisation), and a failure
+//! is never cached: the next request tries again. Every failure has its own [`Reason`], so the
+//! pipeline serves the default image with it and stores nothing.
+
+mod fields;
+
+use std::{sync::Arc, time::Duration};
+
+use http::{HeaderName, HeaderValue, StatusCode};
+use moka::future::Cache;
+use ogforge_tags::Id;
+use serde_json::Value;
+
+pub use fields::Data;
+
+use crate::{
+    config::DataConfig,
+    fetch::{self, FetchError, Kind},
+    reason::Reason,
+};
+
+/// Documents kept per route: enough for every post a burst of shares touches, bounded so
+/// a crawl of distinct ids cannot hold more than this many bodies (each at most `max_bytes`).
+const CACHED_DOCUMENTS: u64 = 10_000;
+
+/// Why an id's data could not be had: the fallback reason and, for the log and `check`, what
+/// happened (never a header value).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}: {detail}", reason.code())]
+pub struct DataError {
+    pub reason: Reason,
+    pub detail: String,
+}
+
+impl DataError {
+    fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        Self {
+            reason,
+            detail: detail.into(),
+        }
+    }
+
+    fn fetch(e: FetchError) -> Self {
+        let reason = match e {
+            FetchError::Timeout(_) => Reason::DataTimeout,
+            FetchError::TooLarge(_) => Reason::DataTooLarge,
+            FetchError::Blocked(_) => Reason::DataBlocked,
+            _ => Reason::DataError,
+        };
+        Self::new(reason, e.to_string())
+    }
+
+    fn status(status: StatusCode) -> Self {
+        let reason = match status {
+            StatusCode::NOT_FOUND | StatusCode::GONE => Reason::DataNotFound,
+            _ => Reason::DataStatus,
+        };
+        Self::new(reason, format!("the data URL answered {status}"))
+    }
+}
+
+/// One route's data source, built once at start-up.
+#[derive(Debug)]
+pub struct Source {
+    config: DataConfig,
+    client: fetch::Client,
+    /// Values marked sensitive, so no debug output shows them.
+    headers: Vec<(HeaderName, HeaderValue)>,
+    documents: Cache<String, Arc<Value>>,
+}
+
+impl Source {
+    pub fn new(config: &DataConfig) -> Result<Self, FetchError> {
+        // The connect timeout never outlasts the whole fetch's.
+        let connect = config.timeout.min(Duration::from_secs(5));
+        let client = fetch::Client::new(config.allow_cidrs.clone(), connect)?;
+        let headers = (config.headers.iter())
+            .filter_map(|(name, secret)| {
+                let mut value = HeaderValue::from_str(secret.expose()).ok()?;
+                value.set_sensitive(true);
+                Some((name.clone(), value))
+            })
+            .collect();
+        let documents = Cache::builder()
+            .max_capacity(CACHED_DOCUMENTS)
+            .time_to_live(config.ttl)
+            .build();
+        Ok(Self {
+            config: config.clone(),
+            client,
+            headers,
+            documents,
+        })
+    }
+
+    /// The declared fields of `id`'s document: from memory within the TTL, else fetched (one
+    /// fetch per URL however many ask at once).
+    pub async fn load(&self, id: &Id) -> Result<Data, DataError> {
+        let url = (self.config.url.build(id)).map_err(|e| DataError::new(Reason::DataError, e))?;
+        let doc = self
+            .documents
+            .try_get_with(url.to_string(), self.fetch(url))
+            .await
+            .map_err(|e| (*e).clone())?;
+        fields::extract(&self.config.fields, &doc)
+    }
+
+    async fn fetch(&self, url: url::Url) -> Result<Arc<Value>, DataError> {
+        let req = fetch::Request {
+            url,
+            headers: &self.headers,
+            timeout: self.config.timeout,
+            max_bytes: self.config.max_bytes,
+            hosts: None,
+        };
+        let resp = fetch::get(&self.client, Kind::Data, &req)
+            .await
+            .map_err(DataError::fetch)?;
+        if !resp.status.is_success() {
+            return Err(DataError::status(resp.status));
+        }
+        let doc: Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| DataError::new(Reason::DataInvalid, format!("not JSON: {e}")))?;
+        Ok(Arc::new(doc))
+    }
+}

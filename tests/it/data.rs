@@ -1,0 +1,228 @@
+//! Data routes (issue 12) against a loopback JSON API started here, allowed by an explicit
+//! `allow_cidrs = ["127.0.0.1/32"]`: the title on the card, an edited title under a new key,
+//! and each failure as the default image with its own reason, never stored.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+use crate::util::{Reply, Workdir, client, send};
+
+const TOKEN: &str = "Bearer api-s3cret";
+
+/// The API's state: the title post 1 has now, requests seen, and the tokens they carried.
+#[derive(Clone, Default)]
+struct Api {
+    title: Arc<Mutex<String>>,
+    hits: Arc<AtomicUsize>,
+    tokens: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl Api {
+    /// Serves on a loopback port of its own runtime; returns the base URL.
+    fn start(&self) -> String {
+        let app = Router::new()
+            .route("/posts/{n}", get(post))
+            .with_state(self.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(format!("http://{}", l.local_addr().unwrap()))
+                    .unwrap();
+                let _ = axum::serve(l, app).await;
+            });
+        });
+        rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+}
+
+/// Post 1 has the current title; 2 an empty one; 404 and 410 are gone; 7 never answers; 8 is
+/// 300 KB; 9 has no title.
+async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) -> Response {
+    api.hits.fetch_add(1, Ordering::SeqCst);
+    let token = headers.get("authorization").and_then(|v| v.to_str().ok());
+    api.tokens.lock().unwrap().push(token.map(str::to_owned));
+    let json = |v: serde_json::Value| {
+        ([("content-type", "application/json")], v.to_string()).into_response()
+    };
+    match n {
+        1 => json(
+            serde_json::json!({"title": *api.title.lock().unwrap(), "author": {"name": "Ann"}}),
+        ),
+        2 => json(serde_json::json!({"title": "", "author": {"name": "Ann"}})),
+        404 => StatusCode::NOT_FOUND.into_response(),
+        410 => StatusCode::GONE.into_response(),
+        7 => std::future::pending().await,
+        8 => json(serde_json::json!({"title": "x".repeat(300 * 1024)})),
+        9 => json(serde_json::json!({"author": {"name": "Ann"}})),
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Black title text on white, top left: where the pixels are checked.
+const TEMPLATE: &str = r#"<div style="display:flex;flex-direction:column;width:100%;height:100%;background:#fff;color:#000;padding:40px">
+<div style="font-size:96px;font-weight:700;height:120px">{{ data.title }}</div>
+<div style="font-size:40px">{{ data.author }}</div></div>"#;
+
+/// ogforge with one data route `/p/{post}.png` on `api`; `extra`: more `[routes.data]` keys.
+fn serve(api: &str, extra: &str) -> (Workdir, crate::util::Server) {
+    let w = Workdir::new();
+    w.write("card.html", TEMPLATE);
+    w.config(&format!(
+        "[store]\nurl = \"data\"\n[rate_limit]\nrenders_per_minute = 0\n\
+         [[routes]]\nname = \"post\"\npath = \"/p/{{id}}.png\"\nformat = \"png\"\n\
+         id_pattern = '(?P<post>[0-9]+)'\ntemplate = \"card.html\"\n\
+         [routes.data]\nurl = \"{api}/posts/{{post}}\"\nallow_cidrs = [\"127.0.0.1/32\"]\n{extra}\n\
+         [routes.data.headers_env]\nAuthorization = \"API_TOKEN\"\n\
+         [routes.data.fields.title]\npointer = \"/title\"\nrequired = true\n\
+         [routes.data.fields.author]\npointer = \"/author/name\"\n"
+    ));
+    let server = w.serve_with(&[], &[("API_TOKEN", TOKEN)]);
+    (w, server)
+}
+
+async fn fetch(server: &crate::util::Server, path: &str) -> Reply {
+    send(client().get(server.url(path))).await
+}
+
+/// Dark pixels in the title's region (top left), in a PNG.
+fn dark_pixels_in_title(png_bytes: &[u8]) -> usize {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.line_size / info.width as usize;
+    let rows = buf[..info.buffer_size()].chunks_exact(info.line_size);
+    (rows.skip(40).take(110))
+        .flat_map(|row| row.chunks_exact(channels).skip(40).take(800))
+        .filter(|px| px[..3].iter().all(|c| *c < 96))
+        .count()
+}
+
+#[tokio::test]
+async fn the_title_is_drawn_and_an_edit_moves_the_card_to_a_new_key() {
+    let api = Api::default();
+    *api.title.lock().unwrap() = "Hello World".into();
+    let (w, server) = serve(&api.start(), "ttl_secs = 1\n");
+
+    let first = fetch(&server, "/p/1.png").await;
+    assert_eq!(first.status, 200);
+    assert_eq!(
+        first.header("x-ogforge-tier"),
+        "render",
+        "{}",
+        first.header("x-ogforge-fallback")
+    );
+    // The same card with an empty title is the render without the text.
+    let empty = fetch(&server, "/p/2.png").await;
+    assert_eq!(empty.header("x-ogforge-tier"), "render");
+    let (with, without) = (
+        dark_pixels_in_title(&first.body),
+        dark_pixels_in_title(&empty.body),
+    );
+    assert_eq!(without, 0, "the title region of the empty card has text");
+    assert!(with > 0, "the title region of the card has no text");
+    // Lifetimes follow the data's TTL.
+    let cc = first.header("cache-control");
+    assert!(
+        cc.contains("max-age=1,") && cc.contains("s-maxage=1"),
+        "{cc}"
+    );
+    // The token went to the API, and never into the log.
+    assert!(
+        api.tokens
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|t| t.as_deref() == Some(TOKEN))
+    );
+
+    // The edit shows once the cached JSON has expired: a new key, a new ETag.
+    *api.title.lock().unwrap() = "Edited".into();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let second = loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let r = fetch(&server, "/p/1.png").await;
+        if r.header("etag") != first.header("etag") || Instant::now() > deadline {
+            break r;
+        }
+    };
+    assert_ne!(
+        second.header("etag"),
+        first.header("etag"),
+        "the edit never showed"
+    );
+    assert_eq!(second.header("x-ogforge-tier"), "render");
+    let stored: Vec<String> = (w.stored().into_iter())
+        .filter(|k| k.ends_with("/1.png"))
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let log = server.stop();
+    assert!(!log.contains("api-s3cret"), "the token was logged");
+}
+
+#[tokio::test]
+async fn each_data_failure_is_the_default_image_with_its_reason_and_nothing_is_stored() {
+    let api = Api::default();
+    let (w, server) = serve(&api.start(), "timeout_ms = 500\n");
+    for (path, reason) in [
+        ("/p/404.png", "data-not-found"),
+        ("/p/410.png", "data-not-found"),
+        ("/p/7.png", "data-timeout"),
+        ("/p/8.png", "data-too-large"),
+        ("/p/9.png", "data-missing-field"),
+        ("/p/5.png", "data-status"),
+    ] {
+        let r = fetch(&server, path).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(r.header("x-ogforge-fallback"), reason, "{path}");
+        assert_eq!(r.header("x-ogforge-tier"), "fallback", "{path}");
+    }
+    assert!(w.stored().is_empty(), "{:?}", w.stored());
+    let m = server.scrape().await;
+    let not_found = [("route", "post"), ("reason", "data-not-found")];
+    assert_eq!(m.get("ogforge_fallbacks_total", &not_found), 2.0);
+}
+
+/// Without the allow-list the loopback API is refused before any connection.
+#[tokio::test]
+async fn a_loopback_api_is_refused_unless_allowed() {
+    let api = Api::default();
+    let base = api.start();
+    let w = Workdir::new();
+    w.write("card.html", TEMPLATE);
+    w.config(&format!(
+        "[store]\nurl = \"data\"\n[[routes]]\nname = \"post\"\npath = \"/p/{{id}}.png\"\n\
+         format = \"png\"\nid_pattern = '(?P<post>[0-9]+)'\ntemplate = \"card.html\"\n\
+         [routes.data]\nurl = \"{base}/posts/{{post}}\"\n\
+         [routes.data.fields.title]\npointer = \"/title\"\n"
+    ));
+    let server = w.serve();
+    let r = fetch(&server, "/p/1.png").await;
+    assert_eq!(r.header("x-ogforge-fallback"), "data-blocked");
+    assert_eq!(api.hits.load(Ordering::SeqCst), 0);
+    let m = server.scrape().await;
+    assert_eq!(
+        m.get("ogforge_fetch_blocked_total", &[("reason", "loopback")]),
+        1.0
+    );
+}
