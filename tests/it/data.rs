@@ -82,19 +82,28 @@ const TEMPLATE: &str = r#"<div style="display:flex;flex-direction:column;width:1
 <div style="font-size:96px;font-weight:700;height:120px">{{ data.title }}</div>
 <div style="font-size:40px">{{ data.author }}</div></div>"#;
 
-/// ogforge with one data route `/p/{post}.png` on `api`; `extra`: more `[routes.data]` keys.
-fn serve(api: &str, extra: &str) -> (Workdir, crate::util::Server) {
+/// A folder whose config has one data route `/p/{post}.png` on `api`; `data`: more
+/// `[routes.data]` keys; `route`: more route keys.
+fn workdir(api: &str, data: &str, route: &str) -> Workdir {
     let w = Workdir::new();
     w.write("card.html", TEMPLATE);
     w.config(&format!(
         "[store]\nurl = \"data\"\n[rate_limit]\nrenders_per_minute = 0\n\
          [[routes]]\nname = \"post\"\npath = \"/p/{{id}}.png\"\nformat = \"png\"\n\
-         id_pattern = '(?P<post>[0-9]+)'\ntemplate = \"card.html\"\n\
-         [routes.data]\nurl = \"{api}/posts/{{post}}\"\nallow_cidrs = [\"127.0.0.1/32\"]\n{extra}\n\
+         id_pattern = '(?P<post>[0-9]+)'\ntemplate = \"card.html\"\n{route}\n\
+         [routes.data]\nurl = \"{api}/posts/{{post}}\"\n{data}\n\
          [routes.data.headers_env]\nAuthorization = \"API_TOKEN\"\n\
          [routes.data.fields.title]\npointer = \"/title\"\nrequired = true\n\
          [routes.data.fields.author]\npointer = \"/author/name\"\n"
     ));
+    w
+}
+
+const ALLOW_LOOPBACK: &str = "allow_cidrs = [\"127.0.0.1/32\"]\n";
+
+/// ogforge serving [`workdir`]'s route with the loopback API allowed.
+fn serve(api: &str, extra: &str) -> (Workdir, crate::util::Server) {
+    let w = workdir(api, &format!("{ALLOW_LOOPBACK}{extra}"), "");
     let server = w.serve_with(&[], &[("API_TOKEN", TOKEN)]);
     (w, server)
 }
@@ -207,22 +216,37 @@ async fn each_data_failure_is_the_default_image_with_its_reason_and_nothing_is_s
 #[tokio::test]
 async fn a_loopback_api_is_refused_unless_allowed() {
     let api = Api::default();
-    let base = api.start();
-    let w = Workdir::new();
-    w.write("card.html", TEMPLATE);
-    w.config(&format!(
-        "[store]\nurl = \"data\"\n[[routes]]\nname = \"post\"\npath = \"/p/{{id}}.png\"\n\
-         format = \"png\"\nid_pattern = '(?P<post>[0-9]+)'\ntemplate = \"card.html\"\n\
-         [routes.data]\nurl = \"{base}/posts/{{post}}\"\n\
-         [routes.data.fields.title]\npointer = \"/title\"\n"
-    ));
-    let server = w.serve();
+    let w = workdir(&api.start(), "", "");
+    let server = w.serve_with(&[], &[("API_TOKEN", TOKEN)]);
     let r = fetch(&server, "/p/1.png").await;
     assert_eq!(r.header("x-ogforge-fallback"), "data-blocked");
     assert_eq!(api.hits.load(Ordering::SeqCst), 0);
     let m = server.scrape().await;
-    assert_eq!(
-        m.get("ogforge_fetch_blocked_total", &[("reason", "loopback")]),
-        1.0
-    );
+    let blocked = [("reason", "loopback")];
+    assert_eq!(m.get("ogforge_fetch_blocked_total", &blocked), 1.0);
+}
+
+/// `check` fetches the sample's data and renders it; a sample the API does not know fails,
+/// naming the data URL and the reason.
+#[test]
+fn check_fetches_the_sample() {
+    let api = Api::default();
+    *api.title.lock().unwrap() = "Hello".into();
+    let base = api.start();
+    for (sample, ok) in [("1", true), ("404", false)] {
+        let w = workdir(&base, ALLOW_LOOPBACK, &format!("sample_id = \"{sample}\""));
+        let (code, out, err) = crate::util::run_in_env(
+            w.path(),
+            &["check", "-c", "ogforge.toml"],
+            &[("API_TOKEN", TOKEN)],
+        );
+        if ok {
+            assert_eq!(code, 0, "{out}{err}");
+            assert!(out.contains("sample \"1\" rendered"), "{out}");
+        } else {
+            assert_ne!(code, 0, "{out}{err}");
+            assert!(err.contains("routes[0].data.url"), "{err}");
+            assert!(err.contains("data-not-found"), "{err}");
+        }
+    }
 }
