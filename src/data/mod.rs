@@ -2,18 +2,25 @@
 //! client (`crate::fetch`), kept per URL in memory for `data.ttl_secs`, and reduced to the
 //! declared fields (`fields.rs`) before the pipeline builds the storage key and renders.
 //!
-//! Concurrent loads of one URL share one fetch (moka's per-key initialisation), and a failure
-//! is never cached: the next request tries again. Every failure has its own [`Reason`], so the
-//! pipeline serves the default image with it and stores nothing.
+//! Concurrent loads of one URL share one fetch (moka's per-key initialisation), and at most
+//! [`FETCHES_PER_SOURCE`] fetches of a route run at once. A 404 or 410 is remembered for
+//! [`NOT_FOUND_TTL`] (or the TTL, if shorter), so links to a post that does not exist yet do not
+//! each cost the API a request; any other failure is not cached, and the next request tries
+//! again. Every failure has its own [`Reason`], so the pipeline serves the default image with
+//! it and stores nothing.
 
 mod fields;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use http::{HeaderName, HeaderValue, StatusCode};
-use moka::future::Cache;
+use moka::{Expiry, future::Cache};
 use ogforge_tags::Id;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 pub use fields::Data;
 
@@ -26,6 +33,36 @@ use crate::{
 /// Documents kept per route: enough for every post a burst of shares touches, bounded so
 /// a crawl of distinct ids cannot hold more than this many bodies (each at most `max_bytes`).
 const CACHED_DOCUMENTS: u64 = 10_000;
+
+/// Fetches of one route's API at once: a burst of distinct ids waits here instead of opening a
+/// connection each, so ogforge cannot be used to flood the site's own API.
+pub const FETCHES_PER_SOURCE: usize = 16;
+
+/// How long "there is no such post" is believed: short, since the post may be published soon.
+pub const NOT_FOUND_TTL: Duration = Duration::from_secs(30);
+
+/// A cached answer: the document, or the API's word that there is none.
+#[derive(Debug, Clone)]
+enum Doc {
+    Found(Arc<Value>),
+    Gone(StatusCode),
+}
+
+/// How long each kind of [`Doc`] is kept.
+#[derive(Debug)]
+struct Lifetimes {
+    found: Duration,
+    gone: Duration,
+}
+
+impl Expiry<String, Doc> for Lifetimes {
+    fn expire_after_create(&self, _url: &String, doc: &Doc, _now: Instant) -> Option<Duration> {
+        Some(match doc {
+            Doc::Found(_) => self.found,
+            Doc::Gone(_) => self.gone,
+        })
+    }
+}
 
 /// Why an id's data could not be had: the fallback reason and, for the log and `check`, what
 /// happened (never a header value).
@@ -70,7 +107,8 @@ pub struct Source {
     client: fetch::Client,
     /// Values marked sensitive, so no debug output shows them.
     headers: Vec<(HeaderName, HeaderValue)>,
-    documents: Cache<String, Arc<Value>>,
+    documents: Cache<String, Doc>,
+    permits: Semaphore,
 }
 
 impl Source {
@@ -87,13 +125,17 @@ impl Source {
             .collect();
         let documents = Cache::builder()
             .max_capacity(CACHED_DOCUMENTS)
-            .time_to_live(config.ttl)
+            .expire_after(Lifetimes {
+                found: config.ttl,
+                gone: config.ttl.min(NOT_FOUND_TTL),
+            })
             .build();
         Ok(Self {
             config: config.clone(),
             client,
             headers,
             documents,
+            permits: Semaphore::new(FETCHES_PER_SOURCE),
         })
     }
 
@@ -106,10 +148,16 @@ impl Source {
             .try_get_with(url.to_string(), self.fetch(url))
             .await
             .map_err(|e| (*e).clone())?;
-        fields::extract(&self.config.fields, &doc)
+        match doc {
+            Doc::Found(doc) => fields::extract(&self.config.fields, &doc),
+            Doc::Gone(status) => Err(DataError::status(status)),
+        }
     }
 
-    async fn fetch(&self, url: url::Url) -> Result<Arc<Value>, DataError> {
+    async fn fetch(&self, url: url::Url) -> Result<Doc, DataError> {
+        // Never closed: the semaphore lives as long as the source.
+        let _permit = (self.permits.acquire().await)
+            .map_err(|_| DataError::new(Reason::DataError, "shutting down"))?;
         let req = fetch::Request {
             url,
             headers: &self.headers,
@@ -120,11 +168,13 @@ impl Source {
         let resp = fetch::get(&self.client, Kind::Data, &req)
             .await
             .map_err(DataError::fetch)?;
-        if !resp.status.is_success() {
-            return Err(DataError::status(resp.status));
+        match resp.status {
+            StatusCode::NOT_FOUND | StatusCode::GONE => return Ok(Doc::Gone(resp.status)),
+            status if !status.is_success() => return Err(DataError::status(status)),
+            _ => {}
         }
         let doc: Value = serde_json::from_slice(&resp.body)
             .map_err(|e| DataError::new(Reason::DataInvalid, format!("not JSON: {e}")))?;
-        Ok(Arc::new(doc))
+        Ok(Doc::Found(Arc::new(doc)))
     }
 }

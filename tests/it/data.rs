@@ -207,9 +207,17 @@ async fn each_data_failure_is_the_default_image_with_its_reason_and_nothing_is_s
         assert_eq!(r.header("x-ogforge-tier"), "fallback", "{path}");
     }
     assert!(w.stored().is_empty(), "{:?}", w.stored());
+    // A 404 is believed for a while; a 500 is asked again.
+    let hits = api.hits.load(Ordering::SeqCst);
+    let again = fetch(&server, "/p/404.png").await;
+    assert_eq!(again.header("x-ogforge-fallback"), "data-not-found");
+    assert_eq!(api.hits.load(Ordering::SeqCst), hits);
+    let again = fetch(&server, "/p/5.png").await;
+    assert_eq!(again.header("x-ogforge-fallback"), "data-status");
+    assert_eq!(api.hits.load(Ordering::SeqCst), hits + 1);
     let m = server.scrape().await;
     let not_found = [("route", "post"), ("reason", "data-not-found")];
-    assert_eq!(m.get("ogforge_fallbacks_total", &not_found), 2.0);
+    assert_eq!(m.get("ogforge_fallbacks_total", &not_found), 3.0);
 }
 
 /// Without the allow-list the loopback API is refused before any connection.
