@@ -51,11 +51,14 @@ pub enum Reason {
     DataBlocked,
     /// The data could not be fetched (connection refused, TLS, a broken redirect, ...).
     DataError,
+    /// An image field's image could not be had (refused, too big, not an image) and the route
+    /// says `image_error = "fallback"`.
+    ImageError,
 }
 
 impl Reason {
     /// Every reason, for metrics that exist at zero from start-up.
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::UnknownRoute,
         Self::InvalidId,
         Self::IdTooLong,
@@ -77,6 +80,7 @@ impl Reason {
         Self::DataMissingField,
         Self::DataBlocked,
         Self::DataError,
+        Self::ImageError,
     ];
 
     pub fn code(self) -> &'static str {
@@ -102,6 +106,7 @@ impl Reason {
             Self::DataMissingField => "data-missing-field",
             Self::DataBlocked => "data-blocked",
             Self::DataError => "data-error",
+            Self::ImageError => "image-error",
         }
     }
 
@@ -129,6 +134,7 @@ impl Reason {
             Self::DataMissingField => "a required data field is absent",
             Self::DataBlocked => "the data URL or its address is refused by the fetch guard",
             Self::DataError => "the data could not be fetched",
+            Self::ImageError => "an image field's image could not be fetched or is refused",
         }
     }
 

@@ -27,6 +27,11 @@ pub(super) mod defaults {
     /// A field's longest value in characters (longer ones are cut with an ellipsis), so a
     /// post body mapped by mistake cannot make a layout of megabytes.
     pub const DATA_MAX_CHARS: usize = 300;
+    /// A remote image's largest body: an avatar or a cover, not a photo archive.
+    pub const DATA_IMAGE_MAX_BYTES: u64 = 2 * 1024 * 1024;
+    /// A broken image leaves its field empty (the template can draw without it).
+    pub const DATA_IMAGE_ERROR: &str = "skip";
+    pub const DATA_FIELD_KIND: &str = "text";
 
     pub(crate) fn timeout_ms() -> u64 {
         DATA_TIMEOUT_MS
@@ -39,6 +44,15 @@ pub(super) mod defaults {
     }
     pub(crate) fn max_chars() -> usize {
         DATA_MAX_CHARS
+    }
+    pub(crate) fn image_max_bytes() -> u64 {
+        DATA_IMAGE_MAX_BYTES
+    }
+    pub(crate) fn image_error() -> String {
+        DATA_IMAGE_ERROR.into()
+    }
+    pub(crate) fn kind() -> String {
+        DATA_FIELD_KIND.into()
     }
 }
 use defaults as d;
@@ -62,6 +76,12 @@ pub(crate) struct RawData {
     pub(crate) allow_cidrs: Vec<String>,
     #[serde(default)]
     pub(crate) fields: BTreeMap<String, RawField>,
+    #[serde(default)]
+    pub(crate) image_hosts: Vec<String>,
+    #[serde(default = "d::image_max_bytes")]
+    pub(crate) image_max_bytes: u64,
+    #[serde(default = "d::image_error")]
+    pub(crate) image_error: String,
 }
 
 impl Default for RawData {
@@ -74,6 +94,9 @@ impl Default for RawData {
             ttl_secs: d::ttl_secs(),
             allow_cidrs: Vec::new(),
             fields: BTreeMap::new(),
+            image_hosts: Vec::new(),
+            image_max_bytes: d::image_max_bytes(),
+            image_error: d::image_error(),
         }
     }
 }
@@ -88,6 +111,8 @@ pub(crate) struct RawField {
     #[serde(default = "d::max_chars")]
     pub(crate) max_chars: usize,
     pub(crate) default: Option<String>,
+    #[serde(default = "d::kind")]
+    pub(crate) kind: String,
 }
 
 /// A route's data source, validated.
@@ -103,6 +128,12 @@ pub struct DataConfig {
     pub allow_cidrs: Vec<IpNet>,
     /// In name order.
     pub fields: Vec<Field>,
+    /// Hosts that `kind = "image"` fields may point to (every hop of their fetch).
+    pub image_hosts: Vec<String>,
+    pub image_max_bytes: u64,
+    /// `image_error = "fallback"`: a broken image makes the card the default image; else
+    /// its field is left empty.
+    pub image_fallback: bool,
 }
 
 /// One declared field: `data.NAME` in the template.
@@ -116,6 +147,9 @@ pub struct Field {
     pub max_chars: usize,
     /// Used when the value is absent and the field is not required; else the empty string.
     pub default: Option<String>,
+    /// `kind = "image"`: the value is an image URL, fetched and handed to the template as a
+    /// `data:` URI.
+    pub image: bool,
 }
 
 impl DataConfig {
@@ -125,10 +159,16 @@ impl DataConfig {
         for f in &self.fields {
             let _ = write!(
                 out,
-                ";{}={}:{}:{}:{:?}",
-                f.name, f.pointer, f.required, f.max_chars, f.default
+                ";{}={}:{}:{}:{:?}:{}",
+                f.name, f.pointer, f.required, f.max_chars, f.default, f.image
             );
         }
+        let _ = write!(
+            out,
+            ";images={};{}",
+            self.image_hosts.join(","),
+            self.image_fallback
+        );
         out
     }
 }
@@ -175,6 +215,21 @@ pub(super) fn validate(
     let fields: Vec<Option<Field>> = (raw.fields.into_iter())
         .map(|(name, f)| field(name, f, r))
         .collect();
+    let images = fields.iter().flatten().any(|f| f.image);
+    let hosts = match (images, raw.image_hosts.is_empty()) {
+        (true, true) => r.error_with(
+            "data.image_hosts",
+            &["data.fields"],
+            "a field has kind = \"image\": list the hosts its URLs may name",
+        ),
+        _ => Some(raw.image_hosts),
+    };
+    let image_max_bytes = r.check("data.image_max_bytes", at_least(raw.image_max_bytes, 1));
+    let image_fallback = match raw.image_error.as_str() {
+        "skip" => Some(false),
+        "fallback" => Some(true),
+        _ => r.error("data.image_error", "must be \"skip\" or \"fallback\""),
+    };
     Some(Some(DataConfig {
         url: url?,
         headers: headers?,
@@ -183,6 +238,9 @@ pub(super) fn validate(
         ttl: Duration::from_secs(ttl?),
         allow_cidrs: cidrs.into_iter().collect::<Option<_>>()?,
         fields: fields.into_iter().collect::<Option<_>>()?,
+        image_hosts: hosts?,
+        image_max_bytes: image_max_bytes?,
+        image_fallback: image_fallback?,
     }))
 }
 
@@ -210,6 +268,11 @@ fn field(name: String, f: RawField, r: &mut Report) -> Option<Field> {
         ),
         _ => Some(()),
     };
+    let image = match f.kind.as_str() {
+        "text" => Some(false),
+        "image" => Some(true),
+        _ => r.error(&format!("{key}.kind"), "must be \"text\" or \"image\""),
+    };
     name_ok?;
     pointer?;
     default?;
@@ -219,6 +282,7 @@ fn field(name: String, f: RawField, r: &mut Report) -> Option<Field> {
         required: f.required,
         max_chars: max_chars?,
         default: f.default,
+        image: image?,
     })
 }
 
@@ -267,6 +331,26 @@ mod tests {
                 "routes[0].data.headers_env.Authorization",
                 "routes[0].data.timeout_ms",
                 "routes[0].data.url",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_image_field_needs_its_hosts() {
+        let text = format!(
+            "{ROUTE}[routes.data]\nurl='https://api.example.com/p/{{post}}'\nimage_error='maybe'\n\
+             [routes.data.fields.avatar]\npointer='/avatar'\nkind='image'\n\
+             [routes.data.fields.title]\npointer='/title'\nkind='html'\n"
+        );
+        let e = load_str(&text, &[]).unwrap_err();
+        let mut keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "routes[0].data.fields.title.kind",
+                "routes[0].data.image_error",
+                "routes[0].data.image_hosts",
             ]
         );
     }

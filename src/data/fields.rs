@@ -20,6 +20,13 @@ impl Data {
         &self.values
     }
 
+    /// Replaces the value of field `i` (an image URL by its `data:` URI).
+    pub(super) fn set(&mut self, i: usize, value: String) {
+        if let Some(slot) = self.values.get_mut(i) {
+            slot.1 = value;
+        }
+    }
+
     /// A short hex digest of every value, part of the storage key: an edited title is a new
     /// key, so it gets a new image without a purge.
     pub fn digest(&self) -> String {
@@ -59,7 +66,13 @@ pub(super) fn extract(fields: &[Field], doc: &Value) -> Result<Data, DataError> 
             }
             (None, false) => f.default.clone().unwrap_or_default(),
         };
-        values.push((f.name.clone(), cut(text, f.max_chars)));
+        // An image URL is fetched whole or not at all; its data: URI replaces it later.
+        let text = if f.image {
+            text
+        } else {
+            cut(text, f.max_chars)
+        };
+        values.push((f.name.clone(), text));
     }
     Ok(Data { values })
 }
@@ -89,6 +102,7 @@ mod tests {
             required,
             max_chars: 10,
             default: default.map(Into::into),
+            image: false,
         }
     }
 

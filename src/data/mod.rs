@@ -10,6 +10,7 @@
 //! it and stores nothing.
 
 mod fields;
+mod images;
 
 use std::{
     sync::Arc,
@@ -23,6 +24,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 pub use fields::Data;
+pub use images::{IMAGE_CACHE_BYTES, MAX_IMAGE_EDGE, MAX_IMAGE_PIXELS};
 
 use crate::{
     config::DataConfig,
@@ -109,6 +111,7 @@ pub struct Source {
     headers: Vec<(HeaderName, HeaderValue)>,
     documents: Cache<String, Doc>,
     permits: Semaphore,
+    images: images::Images,
 }
 
 impl Source {
@@ -136,6 +139,7 @@ impl Source {
             headers,
             documents,
             permits: Semaphore::new(FETCHES_PER_SOURCE),
+            images: images::Images::new(config.ttl),
         })
     }
 
@@ -148,10 +152,36 @@ impl Source {
             .try_get_with(url.to_string(), self.fetch(url))
             .await
             .map_err(|e| (*e).clone())?;
-        match doc {
-            Doc::Found(doc) => fields::extract(&self.config.fields, &doc),
-            Doc::Gone(status) => Err(DataError::status(status)),
+        let mut data = match doc {
+            Doc::Found(doc) => fields::extract(&self.config.fields, &doc)?,
+            Doc::Gone(status) => return Err(DataError::status(status)),
+        };
+        self.draw_images(&mut data).await?;
+        Ok(data)
+    }
+
+    /// Replaces each image field's URL by its image, all fetched at once. A broken image
+    /// empties its field, or fails the card with `image_error = "fallback"`.
+    async fn draw_images(&self, data: &mut Data) -> Result<(), DataError> {
+        let wanted: Vec<(usize, String)> = (self.config.fields.iter().zip(data.values()))
+            .enumerate()
+            .filter(|(_, (f, (_, url)))| f.image && !url.is_empty())
+            .map(|(i, (_, (_, url)))| (i, url.clone()))
+            .collect();
+        let loads =
+            (wanted.iter()).map(|(_, url)| self.images.load(&self.client, &self.config, url));
+        let loaded = futures::future::join_all(loads).await;
+        for ((i, _), got) in wanted.into_iter().zip(loaded) {
+            match got {
+                Ok(uri) => data.set(i, uri.to_string()),
+                Err(e) if self.config.image_fallback => return Err(e),
+                Err(e) => {
+                    tracing::warn!(error = %e, "image field left empty");
+                    data.set(i, String::new());
+                }
+            }
         }
+        Ok(())
     }
 
     async fn fetch(&self, url: url::Url) -> Result<Doc, DataError> {

@@ -1,4 +1,4 @@
-//! Everything ogforge fetches from the network (per-id JSON today, images next) goes through
+//! Everything ogforge fetches from the network (per-id JSON, the images it names) goes through
 //! this one guarded client, so the rules on where it may connect are written once.
 //!
 //! | part | file |
@@ -27,14 +27,17 @@ use crate::metrics as m;
 pub enum Kind {
     /// A route's per-id JSON (`[routes.data]`).
     Data,
+    /// An image a data route's JSON names (`kind = "image"` fields).
+    Image,
 }
 
 impl Kind {
-    pub const ALL: [Self; 1] = [Self::Data];
+    pub const ALL: [Self; 2] = [Self::Data, Self::Image];
 
     pub fn label(self) -> &'static str {
         match self {
             Self::Data => "data",
+            Self::Image => "image",
         }
     }
 }

@@ -22,12 +22,15 @@ use crate::util::{Reply, Workdir, client, send};
 
 const TOKEN: &str = "Bearer api-s3cret";
 
-/// The API's state: the title post 1 has now, requests seen, and the tokens they carried.
+/// The API's state: the title post 1 has now, requests seen, and the tokens they carried;
+/// its own base URL (image fields point back at it) and the images asked for.
 #[derive(Clone, Default)]
 struct Api {
     title: Arc<Mutex<String>>,
     hits: Arc<AtomicUsize>,
     tokens: Arc<Mutex<Vec<Option<String>>>>,
+    base: Arc<Mutex<String>>,
+    images: Arc<Mutex<Vec<String>>>,
 }
 
 impl Api {
@@ -35,6 +38,7 @@ impl Api {
     fn start(&self) -> String {
         let app = Router::new()
             .route("/posts/{n}", get(post))
+            .route("/img/{name}", get(image))
             .with_state(self.clone());
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -50,7 +54,9 @@ impl Api {
                 let _ = axum::serve(l, app).await;
             });
         });
-        rx.recv_timeout(Duration::from_secs(10)).unwrap()
+        let base: String = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        base.clone_into(&mut self.base.lock().unwrap());
+        base
     }
 }
 
@@ -73,8 +79,51 @@ async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) ->
         7 => std::future::pending().await,
         8 => json(serde_json::json!({"title": "x".repeat(300 * 1024)})),
         9 => json(serde_json::json!({"author": {"name": "Ann"}})),
+        // Image fields: an avatar here, a header of 10,000 x 10,000, a data: URI, another host.
+        20..=23 => {
+            let base = api.base.lock().unwrap().clone();
+            let avatar = match n {
+                20 => format!("{base}/img/red.png"),
+                21 => format!("{base}/img/huge.png"),
+                22 => format!("data:image/png;base64,{}", base64_of(&red_png())),
+                _ => "http://images.example.com/a.png".to_owned(),
+            };
+            json(serde_json::json!({"title": "With avatar", "avatar": avatar}))
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+async fn image(State(api): State<Api>, Path(name): Path<String>) -> Response {
+    api.images.lock().unwrap().push(name.clone());
+    let bytes = match name.as_str() {
+        "red.png" => red_png(),
+        // A PNG signature and IHDR that claim 10,000 x 10,000, and no pixels.
+        _ => {
+            let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+            v.extend(10_000u32.to_be_bytes());
+            v.extend(10_000u32.to_be_bytes());
+            v.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
+            v
+        }
+    };
+    ([("content-type", "image/png")], bytes).into_response()
+}
+
+/// A 64 x 64 solid red PNG.
+fn red_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, 64, 64);
+    enc.set_color(png::ColorType::Rgb);
+    let mut w = enc.write_header().unwrap();
+    w.write_image_data(&[255, 0, 0].repeat(64 * 64)).unwrap();
+    w.finish().unwrap();
+    out
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Black title text on white, top left: where the pixels are checked.
@@ -112,8 +161,8 @@ async fn fetch(server: &crate::util::Server, path: &str) -> Reply {
     send(client().get(server.url(path))).await
 }
 
-/// Dark pixels in the title's region (top left), in a PNG.
-fn dark_pixels_in_title(png_bytes: &[u8]) -> usize {
+/// A PNG's rows of RGB(A) pixels, and its channels per pixel.
+fn pixels(png_bytes: &[u8]) -> (Vec<Vec<u8>>, usize) {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().unwrap();
@@ -121,10 +170,23 @@ fn dark_pixels_in_title(png_bytes: &[u8]) -> usize {
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.line_size / info.width as usize;
     let rows = buf[..info.buffer_size()].chunks_exact(info.line_size);
-    (rows.skip(40).take(110))
+    (rows.map(<[u8]>::to_vec).collect(), channels)
+}
+
+/// Dark pixels in the title's region (top left), in a PNG.
+fn dark_pixels_in_title(png_bytes: &[u8]) -> usize {
+    let (rows, channels) = pixels(png_bytes);
+    (rows.iter().skip(40).take(110))
         .flat_map(|row| row.chunks_exact(channels).skip(40).take(800))
         .filter(|px| px[..3].iter().all(|c| *c < 96))
         .count()
+}
+
+/// The RGB at `(x, y)` of a PNG.
+fn rgb_at(png_bytes: &[u8], x: usize, y: usize) -> [u8; 3] {
+    let (rows, channels) = pixels(png_bytes);
+    let px = &rows[y][x * channels..];
+    [px[0], px[1], px[2]]
 }
 
 #[tokio::test]
@@ -257,4 +319,65 @@ fn check_fetches_the_sample() {
             assert!(err.contains("data-not-found"), "{err}");
         }
     }
+}
+
+/// An avatar drawn at 100..300 px, on white.
+const AVATAR_TEMPLATE: &str = r#"<div style="display:flex;width:100%;height:100%;background:#fff">
+{% if data.avatar %}<img src="{{ data.avatar }}" style="width:200px;height:200px;margin:100px">{% endif %}
+</div>"#;
+
+/// Image fields: the avatar is drawn; a 10,000 x 10,000 header, a `data:` URI and a host off
+/// the list are refused (the card is drawn without them, or is the default image with
+/// `image_error = "fallback"`), and the other host is never contacted.
+#[tokio::test]
+async fn image_fields_are_drawn_and_refused_by_the_rules() {
+    let api = Api::default();
+    let base = api.start();
+    let w = Workdir::new();
+    w.write("card.html", AVATAR_TEMPLATE);
+    let route = |name: &str, path: &str, on_error: &str| {
+        format!(
+            "[[routes]]\nname = \"{name}\"\npath = \"{path}\"\nformat = \"png\"\n\
+             id_pattern = '(?P<post>[0-9]+)'\ntemplate = \"card.html\"\n\
+             [routes.data]\nurl = \"{base}/posts/{{post}}\"\n{ALLOW_LOOPBACK}\
+             image_hosts = [\"127.0.0.1\"]\nimage_error = \"{on_error}\"\n\
+             [routes.data.fields.avatar]\npointer = \"/avatar\"\nkind = \"image\"\n"
+        )
+    };
+    w.config(&format!(
+        "[store]\nurl = \"data\"\n[rate_limit]\nrenders_per_minute = 0\n{}{}",
+        route("skip", "/i/{id}.png", "skip"),
+        route("strict", "/f/{id}.png", "fallback")
+    ));
+    let server = w.serve();
+    const RED: [u8; 3] = [255, 0, 0];
+    const WHITE: [u8; 3] = [255, 255, 255];
+
+    let drawn = fetch(&server, "/i/20.png").await;
+    assert_eq!(
+        drawn.header("x-ogforge-tier"),
+        "render",
+        "{}",
+        drawn.header("x-ogforge-fallback")
+    );
+    assert_eq!(rgb_at(&drawn.body, 200, 200), RED);
+    for post in [21, 22, 23] {
+        let r = fetch(&server, &format!("/i/{post}.png")).await;
+        assert_eq!(r.header("x-ogforge-tier"), "render", "{post}");
+        assert_eq!(rgb_at(&r.body, 200, 200), WHITE, "{post}");
+        let strict = fetch(&server, &format!("/f/{post}.png")).await;
+        assert_eq!(strict.header("x-ogforge-fallback"), "image-error", "{post}");
+    }
+    // Only the allowed host was asked, and only for the two http images.
+    let mut asked = api.images.lock().unwrap().clone();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked, ["huge.png", "red.png"]);
+    let m = server.scrape().await;
+    assert!(
+        m.get(
+            "ogforge_fetch_blocked_total",
+            &[("reason", "host-not-allowed")]
+        ) >= 1.0
+    );
 }
