@@ -160,6 +160,16 @@ impl Source {
         Ok(data)
     }
 
+    /// Forgets `id`'s document, so the next request fetches it again; returns the data it
+    /// had (from the cache when there), whose key the caller drops from memory.
+    pub async fn purge(&self, id: &Id) -> Option<Data> {
+        let current = self.load(id).await.ok();
+        if let Ok(url) = self.config.url.build(id) {
+            self.documents.invalidate(url.as_str()).await;
+        }
+        current
+    }
+
     /// Replaces each image field's URL by its image, all fetched at once. A broken image
     /// empties its field, or fails the card with `image_error = "fallback"`.
     async fn draw_images(&self, data: &mut Data) -> Result<(), DataError> {

@@ -21,6 +21,7 @@ use tower_http::{
 
 use crate::{app::App, config::ServerConfig};
 
+pub use admin::PURGE_PATH;
 pub use guard::Guard;
 
 /// Shared state of every handler, built once.

@@ -259,6 +259,19 @@ impl Pipeline {
         }
     }
 
+    /// Forgets what this instance holds for `id` on `route`: its data (refetched on the next
+    /// request, so edited data gets its new key at once) and its image in memory. The store
+    /// keeps its copy: a key holds one image forever, and edited data is a new key. Returns
+    /// whether a memory entry was dropped.
+    pub async fn purge(&self, route: &Arc<Route>, id: &ogforge_tags::Id) -> bool {
+        let data = match &route.data {
+            Some(source) => source.purge(id).await,
+            None => None,
+        };
+        let key = route.key(id, data.as_ref());
+        self.memory.remove(&key).await
+    }
+
     /// Renders a route's sample id without touching any tier (for `check`), with its data
     /// fetched for a data route.
     pub async fn render_sample(&self, route: &Arc<Route>) -> Option<Result<Bytes, RenderError>> {

@@ -381,3 +381,37 @@ async fn image_fields_are_drawn_and_refused_by_the_rules() {
         ) >= 1.0
     );
 }
+
+/// Within the TTL an edit does not show; `ogforge purge` makes it show at once, and the admin
+/// endpoint refuses what does not name a route's valid id.
+#[tokio::test]
+async fn purge_makes_an_edit_show_at_once() {
+    let api = Api::default();
+    *api.title.lock().unwrap() = "Before".into();
+    let (w, server) = serve(&api.start(), "");
+    let first = fetch(&server, "/p/1.png").await;
+    assert_eq!(first.header("x-ogforge-tier"), "render");
+    *api.title.lock().unwrap() = "After".into();
+    let cached = fetch(&server, "/p/1.png").await;
+    assert_eq!(cached.header("etag"), first.header("etag"));
+    assert_eq!(cached.header("x-ogforge-tier"), "memory");
+
+    let (code, out, err) = w.run(&["purge", "post", "1", "--admin", &server.admin], None);
+    assert_eq!(code, 0, "{out}{err}");
+    let after = fetch(&server, "/p/1.png").await;
+    assert_eq!(after.header("x-ogforge-tier"), "render");
+    assert_ne!(after.header("etag"), first.header("etag"));
+
+    let c = client();
+    for (query, status) in [
+        ("route=post&id=x", 400),
+        ("route=nope&id=1", 404),
+        ("id=1", 400),
+    ] {
+        let url = format!("{}/_ogforge/purge?{query}", server.admin);
+        assert_eq!(send(c.post(url)).await.status, status, "{query}");
+    }
+    let (code, _, err) = w.run(&["purge", "post", "x", "--admin", &server.admin], None);
+    assert_ne!(code, 0);
+    assert!(err.contains("400"), "{err}");
+}
