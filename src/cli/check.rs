@@ -2,7 +2,8 @@
 //! (keys, types, regexes, paths), every template's syntax, the fonts, the store (a probe object
 //! written, read back and deleted, so a dead server, wrong credentials or a missing bucket show
 //! here), and a render of each route's sample id (for a browser route: Chromium and the page
-//! itself).
+//! itself; for a data route: its JSON fetched, so a wrong pointer, a missing required field or
+//! a blocked URL shows, unless `--offline`).
 
 use std::process::ExitCode;
 
@@ -15,6 +16,10 @@ use crate::app::{App, Needs};
 pub(super) struct CheckArgs {
     #[command(flatten)]
     pub(super) common: Common,
+    /// Do not fetch data routes' samples (no network): their templates are compiled, not
+    /// rendered.
+    #[arg(long)]
+    offline: bool,
 }
 
 pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -48,6 +53,13 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     for route in app.routes.routes() {
         let c = &route.config;
+        if args.offline && route.data.is_some() {
+            println!(
+                "{} {}: ok (data route; sample not fetched: --offline)",
+                c.name, c.path
+            );
+            continue;
+        }
         match app.pipeline.render_sample(route).await {
             None => println!("{} {}: ok (no sample_id to render)", c.name, c.path),
             Some(Ok(bytes)) => println!(

@@ -317,6 +317,14 @@ fn check_fetches_the_sample() {
             assert_ne!(code, 0, "{out}{err}");
             assert!(err.contains("routes[0].data.url"), "{err}");
             assert!(err.contains("data-not-found"), "{err}");
+            // --offline does not ask the API.
+            let hits = api.hits.load(Ordering::SeqCst);
+            let args = ["check", "-c", "ogforge.toml", "--offline"];
+            let (code, out, err) =
+                crate::util::run_in_env(w.path(), &args, &[("API_TOKEN", TOKEN)]);
+            assert_eq!(code, 0, "{out}{err}");
+            assert!(out.contains("--offline"), "{out}");
+            assert_eq!(api.hits.load(Ordering::SeqCst), hits);
         }
     }
 }
