@@ -16,6 +16,7 @@ mod contract;
 mod data;
 mod edge;
 mod hostile;
+mod images;
 mod limits;
 mod logs;
 mod metrics;
