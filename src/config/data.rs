@@ -222,7 +222,12 @@ pub(super) fn validate(
             &["data.fields"],
             "a field has kind = \"image\": list the hosts its URLs may name",
         ),
-        _ => Some(raw.image_hosts),
+        // As `url` writes hosts, so a configured `CDN.example.com.` still matches.
+        _ => Some(
+            (raw.image_hosts.iter())
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+                .collect(),
+        ),
     };
     let image_max_bytes = r.check("data.image_max_bytes", at_least(raw.image_max_bytes, 1));
     let image_fallback = match raw.image_error.as_str() {

@@ -6,8 +6,9 @@
 //! [`FETCHES_PER_SOURCE`] fetches of a route run at once. A 404 or 410 is remembered for
 //! [`NOT_FOUND_TTL`] (or the TTL, if shorter), so links to a post that does not exist yet do not
 //! each cost the API a request; any other failure is not cached, and the next request tries
-//! again. Every failure has its own [`Reason`], so the pipeline serves the default image with
-//! it and stores nothing.
+//! again, but a document that was good stands in for [`STALE_IF_ERROR`] past its TTL while the
+//! API fails. Every failure has its own [`Reason`], so the pipeline serves the default image
+//! with it and stores nothing.
 
 mod fields;
 mod images;
@@ -42,6 +43,11 @@ pub const FETCHES_PER_SOURCE: usize = 16;
 
 /// How long "there is no such post" is believed: short, since the post may be published soon.
 pub const NOT_FOUND_TTL: Duration = Duration::from_secs(30);
+
+/// How long past its TTL a document still stands in while the API fails (times out, answers
+/// 5xx or garbage): an outage of the site's API keeps the cards it already had, for a while.
+/// A 404 or 410 is never answered with a stale document: the post is gone.
+pub const STALE_IF_ERROR: Duration = Duration::from_secs(3600);
 
 /// A cached answer: the document, or the API's word that there is none.
 #[derive(Debug, Clone)]
@@ -110,6 +116,8 @@ pub struct Source {
     /// Values marked sensitive, so no debug output shows them.
     headers: Vec<(HeaderName, HeaderValue)>,
     documents: Cache<String, Doc>,
+    /// The last good document of each URL, for [`STALE_IF_ERROR`] past its TTL.
+    stale: Cache<String, Arc<Value>>,
     permits: Semaphore,
     images: images::Images,
 }
@@ -133,11 +141,16 @@ impl Source {
                 gone: config.ttl.min(NOT_FOUND_TTL),
             })
             .build();
+        let stale = Cache::builder()
+            .max_capacity(CACHED_DOCUMENTS)
+            .time_to_live(config.ttl + STALE_IF_ERROR)
+            .build();
         Ok(Self {
             config: config.clone(),
             client,
             headers,
             documents,
+            stale,
             permits: Semaphore::new(FETCHES_PER_SOURCE),
             images: images::Images::new(config.ttl),
         })
@@ -147,15 +160,26 @@ impl Source {
     /// fetch per URL however many ask at once).
     pub async fn load(&self, id: &Id) -> Result<Data, DataError> {
         let url = (self.config.url.build(id)).map_err(|e| DataError::new(Reason::DataError, e))?;
-        let doc = self
+        let key = url.to_string();
+        let got = self
             .documents
-            .try_get_with(url.to_string(), self.fetch(url))
-            .await
-            .map_err(|e| (*e).clone())?;
-        let mut data = match doc {
-            Doc::Found(doc) => fields::extract(&self.config.fields, &doc)?,
-            Doc::Gone(status) => return Err(DataError::status(status)),
+            .try_get_with(key.clone(), self.fetch(url))
+            .await;
+        let doc = match got {
+            Ok(Doc::Found(doc)) => {
+                self.stale.insert(key, Arc::clone(&doc)).await;
+                doc
+            }
+            Ok(Doc::Gone(status)) => return Err(DataError::status(status)),
+            Err(e) => match self.stale.get(&key).await {
+                Some(doc) if e.reason != Reason::DataBlocked => {
+                    tracing::warn!(error = %e, "data URL failing; using its last good document");
+                    doc
+                }
+                _ => return Err((*e).clone()),
+            },
         };
+        let mut data = fields::extract(&self.config.fields, &doc)?;
         self.draw_images(&mut data).await?;
         Ok(data)
     }
@@ -166,6 +190,7 @@ impl Source {
         let current = self.load(id).await.ok();
         if let Ok(url) = self.config.url.build(id) {
             self.documents.invalidate(url.as_str()).await;
+            self.stale.invalidate(url.as_str()).await;
         }
         current
     }

@@ -31,6 +31,8 @@ pub(crate) struct Api {
     tokens: Arc<Mutex<Vec<Option<String>>>>,
     base: Arc<Mutex<String>>,
     pub(crate) images: Arc<Mutex<Vec<String>>>,
+    /// Post 1 answers 503 while set.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Api {
@@ -70,6 +72,7 @@ async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) ->
         ([("content-type", "application/json")], v.to_string()).into_response()
     };
     match n {
+        1 if api.down.load(Ordering::SeqCst) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
         1 => json(
             serde_json::json!({"title": *api.title.lock().unwrap(), "author": {"name": "Ann"}}),
         ),
@@ -354,4 +357,35 @@ async fn purge_makes_an_edit_show_at_once() {
     let (code, _, err) = w.run(&["purge", "post", "x", "--admin", &server.admin], None);
     assert_ne!(code, 0);
     assert!(err.contains("400"), "{err}");
+}
+
+/// Past the TTL, an API that fails keeps the card it had (its last good document stands in),
+/// and is asked again on each miss of the cache.
+#[tokio::test]
+async fn a_failing_api_keeps_the_last_good_card() {
+    let api = Api::default();
+    *api.title.lock().unwrap() = "Hello".into();
+    let (_w, server) = serve(&api.start(), "ttl_secs = 1\n");
+    let first = fetch(&server, "/p/1.png").await;
+    assert_eq!(first.header("x-ogforge-tier"), "render");
+    let asked = api.hits.load(Ordering::SeqCst);
+    api.down.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Until the TTL has passed and the API was asked again (and failed), then once more.
+    while api.hits.load(Ordering::SeqCst) == asked && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let r = fetch(&server, "/p/1.png").await;
+        assert_eq!(
+            r.header("x-ogforge-fallback"),
+            "",
+            "a fallback while the API is down"
+        );
+    }
+    assert!(
+        api.hits.load(Ordering::SeqCst) > asked,
+        "the API was never asked again"
+    );
+    let r = fetch(&server, "/p/1.png").await;
+    assert_eq!(r.header("etag"), first.header("etag"));
+    assert_eq!(r.header("x-ogforge-tier"), "memory");
 }
