@@ -74,7 +74,7 @@ impl Templates {
         ctx.insert("width", Value::from(route.width));
         ctx.insert("height", Value::from(route.height));
         if let Some(data) = data {
-            let fields = (data.values().iter()).map(|(k, v)| (k.as_str(), Value::from(v.as_str())));
+            let fields = (data.values().iter()).map(|(k, v)| (k.as_str(), Value::from(v.as_ref())));
             ctx.insert("data", Value::from_iter(fields));
         }
         let fail = |e: minijinja::Error| TemplateError {

@@ -2,6 +2,8 @@
 //! Pointer, made text, cut to its `max_chars`, and digested for the storage key. Nothing else
 //! of the document goes further than this file.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -11,19 +13,32 @@ use crate::{config::Field, reason::Reason};
 /// The declared fields' values for one id, in declaration (name) order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Data {
-    values: Vec<(String, String)>,
+    /// What the template sees: an image field's `data:` URI is shared, not copied, on every
+    /// request that reads it from the image cache.
+    values: Vec<(String, Arc<str>)>,
+    /// What decides the key: the text, and an image field's URL rather than its megabytes (a
+    /// skipped image is "", exactly like an absent one, which draws the same card).
+    keyed: Vec<String>,
 }
 
 impl Data {
     /// `(name, value)` pairs: `data.NAME` in the template.
-    pub fn values(&self) -> &[(String, String)] {
+    pub fn values(&self) -> &[(String, Arc<str>)] {
         &self.values
     }
 
-    /// Replaces the value of field `i` (an image URL by its `data:` URI).
-    pub(super) fn set(&mut self, i: usize, value: String) {
+    /// Field `i` draws `uri` (an image URL's `data:` URI); its key part stays the URL.
+    pub(super) fn draw(&mut self, i: usize, uri: Arc<str>) {
         if let Some(slot) = self.values.get_mut(i) {
-            slot.1 = value;
+            slot.1 = uri;
+        }
+    }
+
+    /// Field `i` (a broken image) is left empty, in the template and in the key.
+    pub(super) fn skip(&mut self, i: usize) {
+        if let (Some(slot), Some(keyed)) = (self.values.get_mut(i), self.keyed.get_mut(i)) {
+            slot.1 = Arc::from("");
+            keyed.clear();
         }
     }
 
@@ -31,7 +46,7 @@ impl Data {
     /// key, so it gets a new image without a purge.
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
-        for (name, value) in &self.values {
+        for ((name, _), value) in self.values.iter().zip(&self.keyed) {
             h.update(name.as_bytes());
             h.update([0]);
             h.update(value.as_bytes());
@@ -45,6 +60,7 @@ impl Data {
 /// [`Reason::DataMissingField`].
 pub(super) fn extract(fields: &[Field], doc: &Value) -> Result<Data, DataError> {
     let mut values = Vec::with_capacity(fields.len());
+    let mut keyed = Vec::with_capacity(fields.len());
     for f in fields {
         let text = match doc.pointer(&f.pointer) {
             Some(Value::String(s)) => Some(s.clone()),
@@ -72,9 +88,10 @@ pub(super) fn extract(fields: &[Field], doc: &Value) -> Result<Data, DataError> 
         } else {
             cut(text, f.max_chars)
         };
-        values.push((f.name.clone(), text));
+        values.push((f.name.clone(), Arc::from(text.as_str())));
+        keyed.push(text);
     }
-    Ok(Data { values })
+    Ok(Data { values, keyed })
 }
 
 /// `text` in at most `max` characters, the last an ellipsis when it was cut.
@@ -118,7 +135,7 @@ mod tests {
         ];
         let data = extract(&fields, &doc).unwrap();
         let values: Vec<(&str, &str)> = (data.values().iter())
-            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .map(|(k, v)| (k.as_str(), v.as_ref()))
             .collect();
         assert_eq!(
             values,
@@ -159,5 +176,23 @@ mod tests {
         let b = extract(&f, &json!({"title": "B"})).unwrap();
         assert_eq!(a.digest(), a2.digest());
         assert_ne!(a.digest(), b.digest());
+    }
+
+    /// An image's key part is its URL; a skipped image keys like an absent one.
+    #[test]
+    fn images_key_by_url_and_a_skip_by_absence() {
+        let f = [Field {
+            image: true,
+            ..field("avatar", "/avatar", false, None)
+        }];
+        let mut drawn = extract(&f, &json!({"avatar": "https://a.example/1.png"})).unwrap();
+        let before = drawn.digest();
+        drawn.draw(0, Arc::from("data:image/png;base64,AAAA"));
+        assert_eq!(drawn.digest(), before);
+        assert_eq!(&*drawn.values()[0].1, "data:image/png;base64,AAAA");
+        drawn.skip(0);
+        let absent = extract(&f, &json!({})).unwrap();
+        assert_eq!(drawn.digest(), absent.digest());
+        assert_eq!(&*drawn.values()[0].1, "");
     }
 }

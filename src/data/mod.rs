@@ -201,18 +201,18 @@ impl Source {
         let wanted: Vec<(usize, String)> = (self.config.fields.iter().zip(data.values()))
             .enumerate()
             .filter(|(_, (f, (_, url)))| f.image && !url.is_empty())
-            .map(|(i, (_, (_, url)))| (i, url.clone()))
+            .map(|(i, (_, (_, url)))| (i, url.to_string()))
             .collect();
         let loads =
             (wanted.iter()).map(|(_, url)| self.images.load(&self.client, &self.config, url));
         let loaded = futures::future::join_all(loads).await;
         for ((i, _), got) in wanted.into_iter().zip(loaded) {
             match got {
-                Ok(uri) => data.set(i, uri.to_string()),
+                Ok(uri) => data.draw(i, uri),
                 Err(e) if self.config.image_fallback => return Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, "image field left empty");
-                    data.set(i, String::new());
+                    data.skip(i);
                 }
             }
         }
