@@ -1,6 +1,7 @@
 //! The data stage of a `[routes.data]` route: the id's JSON, fetched through the guarded
-//! client (`crate::fetch`), kept per URL in memory for `data.ttl_secs`, and reduced to the
-//! declared fields (`fields.rs`) before the pipeline builds the storage key and renders.
+//! client (`crate::fetch`), kept per URL in memory for `data.ttl_secs` (then revalidated with
+//! its `ETag` / `Last-Modified`), and reduced to the declared fields (`fields.rs`) before the
+//! pipeline builds the storage key and renders.
 //!
 //! Concurrent loads of one URL share one fetch (moka's per-key initialisation), and at most
 //! [`FETCHES_PER_SOURCE`] fetches of a route run at once. A 404 or 410 is remembered for
@@ -18,7 +19,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderName, HeaderValue, StatusCode, header};
 use moka::{Expiry, future::Cache};
 use ogforge_tags::Id;
 use serde_json::Value;
@@ -52,8 +53,17 @@ pub const STALE_IF_ERROR: Duration = Duration::from_secs(3600);
 /// A cached answer: the document, or the API's word that there is none.
 #[derive(Debug, Clone)]
 enum Doc {
-    Found(Arc<Value>),
+    Found(Arc<Kept>),
     Gone(StatusCode),
+}
+
+/// A good document with its validators, so a fetch past the TTL can ask "changed?" and take
+/// a 304 instead of the whole body.
+#[derive(Debug)]
+struct Kept {
+    doc: Value,
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
 }
 
 /// How long each kind of [`Doc`] is kept.
@@ -116,8 +126,9 @@ pub struct Source {
     /// Values marked sensitive, so no debug output shows them.
     headers: Vec<(HeaderName, HeaderValue)>,
     documents: Cache<String, Doc>,
-    /// The last good document of each URL, for [`STALE_IF_ERROR`] past its TTL.
-    stale: Cache<String, Arc<Value>>,
+    /// The last good document of each URL: revalidated past its TTL, and standing in for
+    /// [`STALE_IF_ERROR`] past it while the API fails.
+    stale: Cache<String, Arc<Kept>>,
     permits: Semaphore,
     images: images::Images,
 }
@@ -161,25 +172,25 @@ impl Source {
     pub async fn load(&self, id: &Id) -> Result<Data, DataError> {
         let url = (self.config.url.build(id)).map_err(|e| DataError::new(Reason::DataError, e))?;
         let key = url.to_string();
-        let got = self
-            .documents
-            .try_get_with(key.clone(), self.fetch(url))
+        let prior = self.stale.get(&key).await;
+        let got = (self.documents)
+            .try_get_with(key.clone(), self.fetch(url, prior))
             .await;
-        let doc = match got {
-            Ok(Doc::Found(doc)) => {
-                self.stale.insert(key, Arc::clone(&doc)).await;
-                doc
+        let kept = match got {
+            Ok(Doc::Found(kept)) => {
+                self.stale.insert(key, Arc::clone(&kept)).await;
+                kept
             }
             Ok(Doc::Gone(status)) => return Err(DataError::status(status)),
             Err(e) => match self.stale.get(&key).await {
-                Some(doc) if e.reason != Reason::DataBlocked => {
+                Some(kept) if e.reason != Reason::DataBlocked => {
                     tracing::warn!(error = %e, "data URL failing; using its last good document");
-                    doc
+                    kept
                 }
                 _ => return Err((*e).clone()),
             },
         };
-        let mut data = fields::extract(&self.config.fields, &doc)?;
+        let mut data = fields::extract(&self.config.fields, &kept.doc)?;
         self.draw_images(&mut data).await?;
         Ok(data)
     }
@@ -219,13 +230,24 @@ impl Source {
         Ok(())
     }
 
-    async fn fetch(&self, url: url::Url) -> Result<Doc, DataError> {
+    /// One fetch of `url`; with `prior` (the last good document), a conditional one.
+    async fn fetch(&self, url: url::Url, prior: Option<Arc<Kept>>) -> Result<Doc, DataError> {
         // Never closed: the semaphore lives as long as the source.
         let _permit = (self.permits.acquire().await)
             .map_err(|_| DataError::new(Reason::DataError, "shutting down"))?;
+        let mut headers = self.headers.clone();
+        if let Some(prior) = &prior {
+            let validators = [
+                (header::IF_NONE_MATCH, &prior.etag),
+                (header::IF_MODIFIED_SINCE, &prior.last_modified),
+            ];
+            for (name, value) in validators {
+                headers.extend(value.clone().map(|v| (name, v)));
+            }
+        }
         let req = fetch::Request {
             url,
-            headers: &self.headers,
+            headers: &headers,
             timeout: self.config.timeout,
             max_bytes: self.config.max_bytes,
             hosts: None,
@@ -233,13 +255,18 @@ impl Source {
         let resp = fetch::get(&self.client, Kind::Data, &req)
             .await
             .map_err(DataError::fetch)?;
-        match resp.status {
-            StatusCode::NOT_FOUND | StatusCode::GONE => return Ok(Doc::Gone(resp.status)),
-            status if !status.is_success() => return Err(DataError::status(status)),
+        match (resp.status, prior) {
+            (StatusCode::NOT_MODIFIED, Some(prior)) => return Ok(Doc::Found(prior)),
+            (StatusCode::NOT_FOUND | StatusCode::GONE, _) => return Ok(Doc::Gone(resp.status)),
+            (status, _) if !status.is_success() => return Err(DataError::status(status)),
             _ => {}
         }
         let doc: Value = serde_json::from_slice(&resp.body)
             .map_err(|e| DataError::new(Reason::DataInvalid, format!("not JSON: {e}")))?;
-        Ok(Doc::Found(Arc::new(doc)))
+        Ok(Doc::Found(Arc::new(Kept {
+            doc,
+            etag: resp.headers.get(header::ETAG).cloned(),
+            last_modified: resp.headers.get(header::LAST_MODIFIED).cloned(),
+        })))
     }
 }

@@ -50,7 +50,8 @@ pub async fn get(client: &Client, kind: Kind, req: &Request<'_>) -> Result<Respo
     metrics::histogram!(m::FETCH_SECONDS, "kind" => kind.label())
         .record(started.elapsed().as_secs_f64());
     let outcome = match &got {
-        Ok(r) if r.status.is_success() => "ok",
+        // A 304 answers a conditional fetch: the cached copy is still good.
+        Ok(r) if r.status.is_success() || r.status == http::StatusCode::NOT_MODIFIED => "ok",
         Ok(_) => "status",
         Err(e) => e.code(),
     };

@@ -15,6 +15,7 @@ mod cli;
 mod contract;
 mod data;
 mod edge;
+mod freshness;
 mod hostile;
 mod images;
 mod limits;
