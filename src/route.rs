@@ -77,8 +77,20 @@ impl Route {
             HeaderValue::from_str(&format!("public, max-age={max_age}, s-maxage={s_maxage}"))
                 .map_err(|e| whole.error(&format!("{}.max_age", config.key), e))
         };
+        let mut cache_control = lifetime(config.max_age.min(ttl), config.s_maxage.min(ttl))?;
+        if let Some(d) = &config.data {
+            // While it asks again, a cache may keep showing the card for one more TTL, and
+            // for as long as ogforge itself keeps a failing API's last document.
+            let (ttl, stale) = (d.ttl.as_secs(), data::STALE_IF_ERROR.as_secs());
+            let value = format!(
+                "{}, stale-while-revalidate={ttl}, stale-if-error={stale}",
+                cache_control.to_str().unwrap_or_default()
+            );
+            cache_control = HeaderValue::from_str(&value)
+                .map_err(|e| whole.error(&format!("{}.data.ttl_secs", config.key), e))?;
+        }
         Ok(Self {
-            cache_control: lifetime(config.max_age.min(ttl), config.s_maxage.min(ttl))?,
+            cache_control,
             fallback_cache_control: lifetime(config.fallback_max_age, config.fallback_max_age)?,
             label: metrics::SharedString::from_shared(Arc::from(config.name.as_str())),
             default_image: Image::new(default_bytes, content_type),
