@@ -9,6 +9,7 @@
 //! | handler: request in, response out | `http/image.rs` |
 //! | resolve once: route match, query allow-list, signature, id, client | [`resolve`] over [`route`] |
 //! | the request path, its deadline and policies | [`pipeline`] |
+//! | a data route's per-id JSON, through the guarded client | [`data`] over [`fetch`] |
 //! | memory tier, object-store tier, one render per key | [`cache`] (`memory.rs`, `store.rs`, `flight.rs`) |
 //! | the client's render budget (misses only) | [`ratelimit`] |
 //! | template -> HTML -> pixels (or a page -> a screenshot in Chromium) | [`template`], [`render`], fonts from [`fonts`] |
@@ -25,7 +26,9 @@ pub mod assets;
 pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod data;
 pub mod encode;
+pub mod fetch;
 pub mod fonts;
 pub mod http;
 pub mod image;

@@ -34,6 +34,9 @@ pub const MISSING_GLYPHS: &str = "ogforge_missing_glyphs_total";
 pub const OPEN_CONNECTIONS: &str = "ogforge_open_connections";
 pub const CONNECTIONS_REFUSED: &str = "ogforge_connections_refused_total";
 pub const CONNECTION_TIMEOUTS: &str = "ogforge_connection_timeouts_total";
+pub const FETCHES: &str = "ogforge_fetches_total";
+pub const FETCH_SECONDS: &str = "ogforge_fetch_seconds";
+pub const FETCH_BLOCKED: &str = "ogforge_fetch_blocked_total";
 
 /// Upper bounds (seconds) of the render time buckets: dense around the milliseconds an HTML
 /// card takes, then up past the 3 s render timeout for slow templates and browser renders.
@@ -222,6 +225,19 @@ pub fn describe() {
         "Connections closed by a timeout, by listener and kind: header (no whole request head \
          within server.header_read_timeout_ms: slowloris, silent sockets), idle (after a \
          request: idle past server.idle_timeout_ms, or the next request head too slow)."
+    );
+    describe_counter!(
+        FETCHES,
+        "Outbound fetches (route data) by kind and outcome (ok, status, blocked, timeout, too-large, ...)."
+    );
+    describe_histogram!(
+        FETCH_SECONDS,
+        Unit::Seconds,
+        "Outbound fetch time by kind, every hop and the body."
+    );
+    describe_counter!(
+        FETCH_BLOCKED,
+        "Outbound fetches refused before connecting, by reason (loopback, private, link-local, ...)."
     );
 }
 

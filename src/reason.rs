@@ -35,11 +35,30 @@ pub enum Reason {
     BrowserError,
     /// The client has used up its render budget (`[rate_limit]`).
     RateLimited,
+    /// The route's data URL answered 404 or 410: there is no such post (yet).
+    DataNotFound,
+    /// The data URL did not answer (every hop and the body) within `data.timeout_ms`.
+    DataTimeout,
+    /// The data URL answered another status that is not a success (5xx, 401, ...).
+    DataStatus,
+    /// The data URL's body is not JSON.
+    DataInvalid,
+    /// The data URL's body is over `data.max_bytes`.
+    DataTooLarge,
+    /// A required field is absent, null or not text.
+    DataMissingField,
+    /// The data URL, a redirect or a resolved address is one the fetch guard refuses.
+    DataBlocked,
+    /// The data could not be fetched (connection refused, TLS, a broken redirect, ...).
+    DataError,
+    /// An image field's image could not be had (refused, too big, not an image) and the route
+    /// says `image_error = "fallback"`.
+    ImageError,
 }
 
 impl Reason {
     /// Every reason, for metrics that exist at zero from start-up.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 22] = [
         Self::UnknownRoute,
         Self::InvalidId,
         Self::IdTooLong,
@@ -53,6 +72,15 @@ impl Reason {
         Self::PageTimeout,
         Self::BrowserError,
         Self::RateLimited,
+        Self::DataNotFound,
+        Self::DataTimeout,
+        Self::DataStatus,
+        Self::DataInvalid,
+        Self::DataTooLarge,
+        Self::DataMissingField,
+        Self::DataBlocked,
+        Self::DataError,
+        Self::ImageError,
     ];
 
     pub fn code(self) -> &'static str {
@@ -70,6 +98,15 @@ impl Reason {
             Self::PageTimeout => "page-timeout",
             Self::BrowserError => "browser-error",
             Self::RateLimited => "rate-limited",
+            Self::DataNotFound => "data-not-found",
+            Self::DataTimeout => "data-timeout",
+            Self::DataStatus => "data-status",
+            Self::DataInvalid => "data-invalid",
+            Self::DataTooLarge => "data-too-large",
+            Self::DataMissingField => "data-missing-field",
+            Self::DataBlocked => "data-blocked",
+            Self::DataError => "data-error",
+            Self::ImageError => "image-error",
         }
     }
 
@@ -89,6 +126,15 @@ impl Reason {
             Self::PageTimeout => "the page was not ready within navigation_timeout_ms",
             Self::BrowserError => "Chromium could not start, crashed or stopped answering",
             Self::RateLimited => "the client is over its render budget",
+            Self::DataNotFound => "the data URL answered 404 or 410",
+            Self::DataTimeout => "the data URL did not answer within data.timeout_ms",
+            Self::DataStatus => "the data URL answered an error status",
+            Self::DataInvalid => "the data URL's body is not JSON",
+            Self::DataTooLarge => "the data URL's body is over data.max_bytes",
+            Self::DataMissingField => "a required data field is absent",
+            Self::DataBlocked => "the data URL or its address is refused by the fetch guard",
+            Self::DataError => "the data could not be fetched",
+            Self::ImageError => "an image field's image could not be fetched or is refused",
         }
     }
 

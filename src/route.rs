@@ -14,6 +14,7 @@ use ogforge_tags::{Id, TagRoute, TagRouteError, Tags};
 use crate::{
     cache::Key,
     config::{Config, ConfigError, RouteConfig},
+    data::{self, Data},
     image::{Image, sniff_content_type},
     signing::Keys,
 };
@@ -36,6 +37,8 @@ pub struct Route {
     pub cache_control: HeaderValue,
     /// `Cache-Control` of the default image: short, so a failure heals by itself.
     pub fallback_cache_control: HeaderValue,
+    /// `[routes.data]`: the per-id JSON source and its cache; `None` for routes without.
+    pub data: Option<data::Source>,
 }
 
 impl Route {
@@ -50,8 +53,8 @@ impl Route {
         keys: Option<&Keys>,
         whole: &Config,
     ) -> Result<Self, ConfigError> {
-        let data = Bytes::from(config.default_image.data.clone());
-        let content_type = sniff_content_type(&data).ok_or_else(|| {
+        let default_bytes = Bytes::from(config.default_image.data.clone());
+        let content_type = sniff_content_type(&default_bytes).ok_or_else(|| {
             whole.error(
                 &format!("{}.default_image", config.key),
                 "not a JPEG, PNG or WebP image",
@@ -65,29 +68,54 @@ impl Route {
             };
             whole.error(&key, e)
         })?;
+        let data = (config.data.as_ref())
+            .map(data::Source::new)
+            .transpose()
+            .map_err(|e| whole.error(&format!("{}.data.url", config.key), e))?;
+        // An image drawn from data is only as fresh as its data: a cache must come back within
+        // the data's TTL to see an edited title (which the new image carries, under a new key).
+        let ttl = (config.data.as_ref()).map_or(u32::MAX, |d| {
+            u32::try_from(d.ttl.as_secs()).unwrap_or(u32::MAX)
+        });
         let lifetime = |max_age: u32, s_maxage: u32| {
             HeaderValue::from_str(&format!("public, max-age={max_age}, s-maxage={s_maxage}"))
                 .map_err(|e| whole.error(&format!("{}.max_age", config.key), e))
         };
+        let mut cache_control = lifetime(config.max_age.min(ttl), config.s_maxage.min(ttl))?;
+        if let Some(d) = &config.data {
+            // While it asks again, a cache may keep showing the card for one more TTL, and
+            // for as long as ogforge itself keeps a failing API's last document.
+            let (ttl, stale) = (d.ttl.as_secs(), data::STALE_IF_ERROR.as_secs());
+            let value = format!(
+                "{}, stale-while-revalidate={ttl}, stale-if-error={stale}",
+                cache_control.to_str().unwrap_or_default()
+            );
+            cache_control = HeaderValue::from_str(&value)
+                .map_err(|e| whole.error(&format!("{}.data.ttl_secs", config.key), e))?;
+        }
         Ok(Self {
-            cache_control: lifetime(config.max_age, config.s_maxage)?,
+            cache_control,
             fallback_cache_control: lifetime(config.fallback_max_age, config.fallback_max_age)?,
             label: metrics::SharedString::from_shared(Arc::from(config.name.as_str())),
-            default_image: Image::new(data, content_type),
+            default_image: Image::new(default_bytes, content_type),
             tags,
             digest,
+            data,
             config,
         })
     }
 
-    /// The storage key of `id` on this route.
-    pub(crate) fn key(&self, id: &Id) -> Key {
-        Key::new(
-            &self.config.name,
-            &self.digest,
-            id,
-            self.config.format.extension(),
-        )
+    /// The storage key of `id` on this route; for a data route, `data` (the id's field
+    /// values) joins the digest, so edited data is a new key and a new image.
+    pub(crate) fn key(&self, id: &Id, data: Option<&Data>) -> Key {
+        let ext = self.config.format.extension();
+        match data {
+            None => Key::new(&self.config.name, &self.digest, id, ext),
+            Some(data) => {
+                let digest = format!("{}-{}", self.digest, data.digest());
+                Key::new(&self.config.name, &digest, id, ext)
+            }
+        }
     }
 }
 

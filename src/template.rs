@@ -13,7 +13,10 @@ use ogforge_tags::Id;
 use sha2::{Digest, Sha256};
 use takumi::prelude::Lang;
 
-use crate::config::{Engine, RouteConfig};
+use crate::{
+    config::{Engine, RouteConfig},
+    data::Data,
+};
 
 /// Bumped when ogforge itself changes how a template becomes pixels, so such a release gets
 /// new keys instead of mixing old and new renders.
@@ -53,8 +56,13 @@ impl Templates {
         Ok(Self { env })
     }
 
-    /// The HTML for one id.
-    pub(crate) fn render(&self, route: &RouteConfig, id: &Id) -> Result<String, TemplateError> {
+    /// The HTML for one id, with its route's data (`data.NAME`) when it has some.
+    pub(crate) fn render(
+        &self,
+        route: &RouteConfig,
+        id: &Id,
+        data: Option<&Data>,
+    ) -> Result<String, TemplateError> {
         let mut ctx: BTreeMap<&str, Value> = BTreeMap::new();
         for (name, value) in &route.vars {
             ctx.insert(name, Value::from(value.as_str()));
@@ -66,6 +74,10 @@ impl Templates {
         ctx.insert("route", Value::from(route.name.as_str()));
         ctx.insert("width", Value::from(route.width));
         ctx.insert("height", Value::from(route.height));
+        if let Some(data) = data {
+            let fields = (data.values().iter()).map(|(k, v)| (k.as_str(), Value::from(v.as_ref())));
+            ctx.insert("data", Value::from_iter(fields));
+        }
         let fail = |e: minijinja::Error| TemplateError {
             origin: route.template.origin.clone(),
             reason: describe_render(&e, &route.template.data, ctx_names(route, id)),
@@ -80,9 +92,12 @@ impl Templates {
 
 /// The variables a template of `route` sees for `id`, for messages.
 fn ctx_names(route: &RouteConfig, id: &Id) -> String {
-    let mut names: Vec<&str> = vec!["id", "route", "width", "height"];
-    names.extend(id.captures().iter().map(|(n, _)| n.as_str()));
-    names.extend(route.vars.keys().map(String::as_str));
+    let mut names: Vec<String> = ["id", "route", "width", "height"].map(String::from).into();
+    names.extend(id.captures().iter().map(|(n, _)| n.clone()));
+    names.extend(route.vars.keys().cloned());
+    if let Some(data) = &route.data {
+        names.extend(data.fields.iter().map(|f| format!("data.{}", f.name)));
+    }
     names.join(", ")
 }
 
@@ -138,6 +153,11 @@ pub(crate) fn digest(route: &RouteConfig, fonts_digest: &[u8; 32], lang: Option<
         )
         .as_bytes(),
     );
+    // The data's URL and declared fields; the values themselves join each key (`Route::key`).
+    if let Some(data) = &route.data {
+        h.update([0]);
+        h.update(data.describe().as_bytes());
+    }
     for (k, v) in &route.vars {
         h.update([0]);
         h.update(k.as_bytes());

@@ -43,6 +43,14 @@ impl Memory {
         (cache.entry_count(), cache.weighted_size())
     }
 
+    /// Drops `key`'s image (`purge`); whether there was one.
+    pub(crate) async fn remove(&self, key: &Key) -> bool {
+        match &self.cache {
+            Some(cache) => cache.remove(key.as_str()).await.is_some(),
+            None => false,
+        }
+    }
+
     pub(crate) async fn insert(&self, key: &Key, image: Image) {
         if let Some(cache) = &self.cache {
             cache.insert(key.as_str().to_owned(), image).await;

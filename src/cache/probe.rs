@@ -141,7 +141,9 @@ mod tests {
             "Error performing PUT http://169.254.169.254/latest/api/token: 403 Forbidden",
         ));
         assert!(matches!(e, ProbeError::NoCredentials(..)), "{e}");
-        let e = store.explain(generic("tcp connect error: Connection refused (os error 111)"));
+        let e = store.explain(generic(
+            "tcp connect error: Connection refused (os error 111)",
+        ));
         assert!(matches!(e, ProbeError::Connect(..)), "{e}");
         let e = store.explain(generic("<Code>SignatureDoesNotMatch</Code>"));
         assert!(matches!(e, ProbeError::Credentials(..)), "{e}");

@@ -2,8 +2,10 @@
 //! (keys, types, regexes, paths), every template's syntax, the fonts (the lint's warnings, which
 //! fail `--strict`), the store (a probe object written, read back and deleted, so a dead server,
 //! wrong credentials or a missing bucket show here), a render of each route's sample id (for a
-//! browser route: Chromium and the page itself), and the characters of each route's
-//! `sample_text` and sample card that no loaded font has, listed by script.
+//! browser route: Chromium and the page itself; for a data route: its JSON fetched, so a wrong
+//! pointer, a missing required field or a blocked URL shows, unless `--offline`), and the
+//! characters of each route's `sample_text` and sample card that no loaded font has, listed by
+//! script.
 
 use std::process::ExitCode;
 
@@ -22,6 +24,10 @@ pub(super) struct CheckArgs {
     /// Fail on warnings too (fonts whose colour glyphs takumi cannot draw).
     #[arg(long)]
     strict: bool,
+    /// Do not fetch data routes' samples (no network): their templates are compiled, not
+    /// rendered.
+    #[arg(long)]
+    offline: bool,
 }
 
 /// Uncovered characters shown per script.
@@ -64,6 +70,13 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     for route in app.routes.routes() {
         let c = &route.config;
+        if args.offline && route.data.is_some() {
+            println!(
+                "{} {}: ok (data route; sample not fetched: --offline)",
+                c.name, c.path
+            );
+            continue;
+        }
         match app.pipeline.render_sample(route).await {
             None => println!("{} {}: ok (no sample_id to render)", c.name, c.path),
             Some(Ok(bytes)) => println!(
@@ -76,9 +89,10 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             ),
             Some(Err(e)) => {
                 failed += 1;
-                let field = match c.engine {
-                    crate::config::Engine::Html => "template",
-                    crate::config::Engine::Browser(_) => "page_url",
+                let field = match (&e, &c.engine) {
+                    (crate::render::RenderError::Data(_), _) => "data.url",
+                    (_, crate::config::Engine::Html) => "template",
+                    (_, crate::config::Engine::Browser(_)) => "page_url",
                 };
                 eprintln!(
                     "error: {}: {}.{field}: sample {:?} does not render: {e}",

@@ -1,8 +1,9 @@
-//! The command line: `serve`, `render`, `warm`, `check`, `proxy`, `sign`. Each command loads the config the same
+//! The command line: `serve`, `render`, `warm`, `check`, `proxy`, `sign`, `purge`. Each command loads the config the same
 //! way and goes through the same [`crate::pipeline::Pipeline`].
 
 mod check;
 mod proxy;
+mod purge;
 mod render;
 mod serve;
 mod sign;
@@ -37,6 +38,8 @@ enum Command {
     Proxy(proxy::ProxyArgs),
     /// Print PATH with its signature (`?sig=`) for routes with `signed = true`.
     Sign(sign::SignArgs),
+    /// Ask the running service to forget an id's data and memory entry (data routes).
+    Purge(purge::PurgeArgs),
 }
 
 /// Options every command takes.
@@ -81,6 +84,7 @@ pub fn run() -> ExitCode {
         Command::Check(a) => &a.common,
         Command::Proxy(a) => &a.common,
         Command::Sign(a) => &a.common,
+        Command::Purge(a) => &a.common,
     };
     init_tracing(&common.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -101,6 +105,7 @@ pub fn run() -> ExitCode {
             Command::Check(a) => check::run(a).await,
             Command::Proxy(a) => proxy::run(a).await,
             Command::Sign(a) => sign::run(a).await,
+            Command::Purge(a) => purge::run(a).await,
         }
     });
     match result {

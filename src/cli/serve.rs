@@ -44,6 +44,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     for warning in &app.font_warnings {
         warn!("font lint: {warning}");
     }
+    crate::fetch::zero();
     // Chromium starts in the background; the first browser render waits for it if need be.
     let warming = Arc::clone(&app);
     tokio::spawn(async move {

@@ -20,6 +20,7 @@
 //! | `[rate_limit]` | `rate_limit.rs` |
 //! | `[[routes]]`: path, ids, template, size, format, lifetimes | `route.rs` (the list: `routes.rs`) |
 //! | `[[routes]]`: `renderer` and the browser page's `page_*` keys | `page.rs` (URLs: `page_url.rs`) |
+//! | `[routes.data]`: per-id JSON, its URL, headers, limits and declared fields | `data.rs` |
 //! | `[proxy]` | `proxy.rs` |
 //! | `[browser]` | `browser.rs` |
 //!
@@ -38,6 +39,7 @@
 
 mod browser;
 mod cache;
+mod data;
 mod error;
 mod layer;
 mod page;
@@ -59,6 +61,7 @@ use std::{
 };
 
 pub use browser::BrowserConfig;
+pub use data::{DataConfig, Field};
 pub use error::{ConfigError, ConfigErrors};
 pub use layer::Overrides;
 pub use page::{Engine, PageConfig, Secret, WaitUntil};
@@ -79,6 +82,7 @@ use source::Sources;
 pub mod defaults {
     pub use super::browser::defaults::*;
     pub use super::cache::defaults::*;
+    pub use super::data::defaults::*;
     pub use super::page::defaults::*;
     pub use super::proxy::defaults::*;
     pub use super::rate_limit::defaults::*;

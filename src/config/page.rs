@@ -204,32 +204,11 @@ fn page(
         "network-idle" => Some(WaitUntil::NetworkIdle),
         _ => r.error("page_wait_until", "must be \"load\" or \"network-idle\""),
     };
-    let lookup = |var: &str| -> Result<Secret, String> {
-        env.iter()
-            .rev()
-            .find(|(k, _)| k == var)
-            .map(|(_, v)| Secret(v.clone()))
-            .filter(|s| !s.0.is_empty())
-            .ok_or_else(|| format!("the environment variable {var} is not set"))
-    };
-    let headers: Vec<Option<(http::HeaderName, Secret)>> = (raw.page_headers_env.iter())
-        .map(|(name, var)| {
-            let header = http::HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| "not a valid header name".to_owned())
-                .and_then(|header| Ok((header, lookup(var)?)))
-                .and_then(
-                    |(header, value)| match http::HeaderValue::from_str(value.expose()) {
-                        Ok(_) => Ok((header, value)),
-                        Err(_) => Err(format!("{var} holds characters a header cannot carry")),
-                    },
-                );
-            r.check(&format!("page_headers_env.{name}"), header)
-        })
-        .collect();
+    let headers = headers_from_env("page_headers_env", &raw.page_headers_env, env, r);
     let basic_auth = match raw.page_basic_auth_env.as_str() {
         "" => Some(None),
         var => {
-            let pair = lookup(var).and_then(|pair| {
+            let pair = env_secret(env, var).and_then(|pair| {
                 if pair.expose().contains(':') {
                     Ok(pair)
                 } else {
@@ -252,10 +231,45 @@ fn page(
         wait_until: wait_until?,
         ready_js: non_empty(&raw.page_ready_js),
         ready_selector: non_empty(&raw.page_ready_selector),
-        headers: headers.into_iter().collect::<Option<_>>()?,
+        headers: headers?,
         basic_auth: basic_auth?,
         allowed_origins: allowed_origins.into_iter().collect::<Option<_>>()?,
     })
+}
+
+/// The value of the environment variable `var`, which must be set and non-empty.
+fn env_secret(env: &[(String, String)], var: &str) -> Result<Secret, String> {
+    env.iter()
+        .rev()
+        .find(|(k, _)| k == var)
+        .map(|(_, v)| Secret(v.clone()))
+        .filter(|s| !s.0.is_empty())
+        .ok_or_else(|| format!("the environment variable {var} is not set"))
+}
+
+/// `key`'s map of header name -> environment variable as headers with their secret values,
+/// every bad entry reported as `key.NAME` (browser pages and data sources both have one).
+pub(super) fn headers_from_env(
+    key: &str,
+    map: &BTreeMap<String, String>,
+    env: &[(String, String)],
+    r: &mut Report,
+) -> Option<Vec<(http::HeaderName, Secret)>> {
+    let headers: Vec<Option<(http::HeaderName, Secret)>> = (map.iter())
+        .map(|(name, var)| {
+            let header = http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| "not a valid header name".to_owned())
+                .and_then(|header| Ok((header, env_secret(env, var)?)))
+                .and_then(
+                    |(header, value)| match http::HeaderValue::from_str(value.expose()) {
+                        Ok(_) => Ok((header, value)),
+                        Err(_) => Err(format!("{var} holds characters a header cannot carry")),
+                    },
+                );
+            r.check(&format!("{key}.{name}"), header)
+        })
+        .collect();
+    headers.into_iter().collect()
 }
 
 fn origin(text: &str) -> Result<Origin, String> {

@@ -74,7 +74,7 @@ impl PageUrl {
             return Err("the URL has no host".into());
         }
         if !base.username().is_empty() || base.password().is_some() {
-            return Err("credentials go in page_basic_auth_env, not in the URL".into());
+            return Err("credentials go in an *_env key, not in the URL".into());
         }
         let after_scheme = head.split_once("://").map_or("", |(_, r)| r);
         if !after_scheme.contains(['/', '?', '#']) {

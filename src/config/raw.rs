@@ -177,10 +177,13 @@ mod tests {
     }
 
     /// `ogforge.example.toml` with its commented-out `# key = value` lines switched on.
+    /// So are commented-out `# [routes.data.fields.NAME]` tables: a field of the default route
+    /// is an example, not a default.
     fn example_with_every_key() -> String {
         let text = include_str!("../../ogforge.example.toml");
         text.lines()
             .map(|l| match l.strip_prefix("# ") {
+                Some(rest) if rest.starts_with("[routes.") => rest.to_owned(),
                 Some(rest)
                     if rest.split_once(" = ").is_some_and(|(k, _)| {
                         !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
@@ -203,8 +206,17 @@ mod tests {
                     } else {
                         format!("{prefix}.{k}")
                     };
-                    // Inside a route, a table is a map of free names (`vars`).
-                    if prefix.starts_with("routes.") && v.is_table() {
+                    // Inside a route, a table is a map of free names (`vars`), except
+                    // `data`, whose keys are fixed, and its `fields`, a map of free names
+                    // whose entries have fixed keys (documented as `fields.NAME.KEY`).
+                    if path == "routes.0.data.fields" {
+                        if let Some(first) = v.as_table().and_then(|t| t.values().next()) {
+                            key_paths(&format!("{path}.NAME"), first, out);
+                        }
+                    } else if path != "routes.0.data"
+                        && prefix.starts_with("routes.")
+                        && v.is_table()
+                    {
                         out.push((path, k.clone()));
                     } else {
                         key_paths(&path, v, out);
@@ -242,7 +254,7 @@ mod tests {
             );
             assert!(
                 text.lines().any(|l| l.starts_with(&format!("{leaf} = "))
-                    || l.starts_with(&format!("[routes.{leaf}]"))),
+                    || (l.starts_with("[routes.") && l.ends_with(&format!(".{leaf}]")))),
                 "ogforge.example.toml does not show {path}"
             );
         }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use takumi::prelude::Lang;
 
 use super::{
+    data::{self, DataConfig, RawData},
     error::Report,
     page::{self, Engine, RawPage},
     render::parse_lang,
@@ -112,6 +113,9 @@ pub(crate) struct RawRouteKeys {
     pub(crate) signed: bool,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
+    /// `[routes.data]`: see [`super::data`].
+    #[serde(default)]
+    pub(crate) data: RawData,
 }
 
 /// Text (a template) or bytes (an image) with where they came from.
@@ -150,6 +154,8 @@ pub struct RouteConfig {
     pub signed: bool,
     /// `renderer`: the template through takumi, or a page in Chromium.
     pub engine: Engine,
+    /// `[routes.data]`: per-id JSON fetched before the render; `None` when `data.url` is unset.
+    pub data: Option<DataConfig>,
 }
 
 /// One route's keys into a [`RouteConfig`], every problem reported.
@@ -190,6 +196,8 @@ pub(super) fn validate(
     };
     let format: Option<Format> = r.check("format", k.format.parse());
     let engine = page::engine(page, k.template.is_some(), ids.as_ref(), env, r);
+    let html = engine.as_ref().is_none_or(|e| matches!(e, Engine::Html));
+    let data = data::validate(k.data, ids.as_ref(), html, env, r);
     let fits = match (&path, format) {
         (Some(path), Some(format))
             if !path.suffix().is_empty() && !format.matches_extension(path.suffix()) =>
@@ -271,6 +279,7 @@ pub(super) fn validate(
         vars: k.vars,
         signed: signed?,
         engine: engine?,
+        data: data?,
     })
 }
 

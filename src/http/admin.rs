@@ -1,13 +1,17 @@
 //! The admin listener: `/healthz` (the process answers), `/readyz` (the store answers) and
 //! `/metrics` (Prometheus text format; gauges that are read rather than counted, such as the
-//! memory tier's size and the process's RSS, are refreshed on each scrape).
+//! memory tier's size and the process's RSS, are refreshed on each scrape), and
+//! `POST /_ogforge/purge?route=NAME&id=ID`, which forgets an id's data and memory entry here
+//! (pair it with a CDN invalidation of the image's URL: see docs/data.md).
+
+use std::collections::HashMap;
 
 use axum::{
     Router,
-    extract::State,
+    extract::{Query, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{get, post},
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -24,7 +28,26 @@ pub(super) fn router(app: AppState, metrics: Option<PrometheusHandle>) -> Router
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
+        .route(PURGE_PATH, post(purge))
         .with_state(AdminState { app, metrics })
+}
+
+/// Where `ogforge purge` sends its request.
+pub const PURGE_PATH: &str = "/_ogforge/purge";
+
+async fn purge(State(s): State<AdminState>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (Some(name), Some(raw)) = (q.get("route"), q.get("id")) else {
+        return (StatusCode::BAD_REQUEST, "route and id are required\n").into_response();
+    };
+    let Some(route) = s.app.app.routes.by_name(name) else {
+        return (StatusCode::NOT_FOUND, "no such route\n").into_response();
+    };
+    let Ok(id) = route.config.ids.check(raw) else {
+        return (StatusCode::BAD_REQUEST, "the id does not match the route\n").into_response();
+    };
+    let dropped = s.app.app.pipeline.purge(route, &id).await;
+    tracing::info!(route = %name, id = %id.as_str(), dropped, "purged");
+    (StatusCode::OK, "purged\n").into_response()
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {

@@ -22,6 +22,7 @@ use tower_http::{
 
 use crate::{app::App, config::ServerConfig};
 
+pub use admin::PURGE_PATH;
 pub use conn::{listen, serve};
 pub use guard::Guard;
 

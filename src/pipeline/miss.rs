@@ -15,6 +15,7 @@ use crate::{
         store::{Got, Store, WriteMode},
         writer::{Write, Writer, Written},
     },
+    data::Data,
     image::Image,
     metrics::{self as m, Timer},
     ratelimit::RenderLimit,
@@ -50,6 +51,7 @@ pub(super) async fn fill(
     stages: Stages,
     route: Arc<Route>,
     id: Id,
+    data: Option<Arc<Data>>,
     key: Key,
     opts: Options,
 ) -> Result<Filled, Reason> {
@@ -79,7 +81,7 @@ pub(super) async fn fill(
         debug!(%key, "client over its render rate limit");
         return Err(Reason::RateLimited);
     }
-    let (bytes, took) = render(&stages.renderer, &route, &id, &key).await?;
+    let (bytes, took) = render(&stages.renderer, &route, &id, data, &key).await?;
     let image = Image::new(bytes, content_type);
     stages.memory.insert(&key, image.clone()).await;
     let stored = match (&stages.writer, opts.write_store) {
@@ -138,13 +140,14 @@ async fn render(
     renderer: &Arc<Renderer>,
     route: &Arc<Route>,
     id: &Id,
+    data: Option<Arc<Data>>,
     key: &Key,
 ) -> Result<(bytes::Bytes, Duration), Reason> {
     let route_name = route.label.clone();
     let in_flight = metrics::gauge!(m::RENDERS_IN_FLIGHT);
     in_flight.increment(1.0);
     let started = std::time::Instant::now();
-    let rendered = renderer.render(route, id).await;
+    let rendered = renderer.render(route, id, data).await;
     let took = started.elapsed();
     in_flight.decrement(1.0);
     // A refusal is not a render: its zero time would drag the render quantiles down.

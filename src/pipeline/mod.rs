@@ -195,10 +195,21 @@ impl Pipeline {
         }
     }
 
-    /// The tiers and the render for a resolved request.
+    /// The tiers and the render for a resolved request; a data route's data first, since its
+    /// values are part of the key.
     async fn fetch(&self, resolved: Resolved, opts: Options) -> Outcome {
         let Resolved { route, id, client } = resolved;
-        let key = route.key(&id);
+        let data = match &route.data {
+            None => None,
+            Some(source) => match source.load(&id).await {
+                Ok(data) => Some(Arc::new(data)),
+                Err(e) => {
+                    warn!(route = %route.config.name, reason = e.reason.code(), error = %e.detail, "no data; serving the default image");
+                    return fallback(route, e.reason);
+                }
+            },
+        };
+        let key = route.key(&id, data.as_deref());
         if opts.read_tiers
             && let Some(image) = self.memory.get(&key).await
         {
@@ -221,7 +232,8 @@ impl Pipeline {
                 limit: self.limit.clone().zip(client),
             };
             let (route, id, key) = (Arc::clone(&route), id.clone(), key.clone());
-            move || miss::fill(stages, route, id, key, opts)
+            let data = data.clone();
+            move || miss::fill(stages, route, id, data, key, opts)
         };
         let (mut filled, mut role) = self.flights.run(key.as_str(), work()).await;
         // The flight's leader was over its budget; that says nothing about this client, so
@@ -247,12 +259,33 @@ impl Pipeline {
         }
     }
 
-    /// Renders a route's sample id without touching any tier (for `check`).
+    /// Forgets what this instance holds for `id` on `route`: its data (refetched on the next
+    /// request, so edited data gets its new key at once) and its image in memory. The store
+    /// keeps its copy: a key holds one image forever, and edited data is a new key. Returns
+    /// whether a memory entry was dropped.
+    pub async fn purge(&self, route: &Arc<Route>, id: &ogforge_tags::Id) -> bool {
+        let data = match &route.data {
+            Some(source) => source.purge(id).await,
+            None => None,
+        };
+        let key = route.key(id, data.as_ref());
+        self.memory.remove(&key).await
+    }
+
+    /// Renders a route's sample id without touching any tier (for `check`), with its data
+    /// fetched for a data route.
     pub async fn render_sample(&self, route: &Arc<Route>) -> Option<Result<Bytes, RenderError>> {
         let sample = route.config.sample_id.as_deref()?;
         // `config` already checked the sample against the pattern.
         let id = route.config.ids.check(sample).ok()?;
-        Some(self.renderer.render(route, &id).await)
+        let data = match &route.data {
+            None => None,
+            Some(source) => match source.load(&id).await {
+                Ok(data) => Some(Arc::new(data)),
+                Err(e) => return Some(Err(e.into())),
+            },
+        };
+        Some(self.renderer.render(route, &id, data).await)
     }
 
     /// For `check`: the characters no loaded font has in the route's `sample_text`, and in the

@@ -31,6 +31,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     config::{BrowserConfig, Engine},
+    data::{Data, DataError},
     encode::{self, EncodeError},
     fonts::FontSet,
     metrics as m,
@@ -60,6 +61,9 @@ pub enum RenderError {
     Panicked,
     #[error("the render queue is full")]
     Overloaded,
+    /// The route's data, loaded for `check`'s sample (the pipeline falls back before a render).
+    #[error("data: {0}")]
+    Data(#[from] DataError),
 }
 
 impl RenderError {
@@ -70,6 +74,7 @@ impl RenderError {
             Self::Html(_) | Self::Encode(_) | Self::Panicked => Reason::RenderError,
             Self::Overloaded => Reason::Overloaded,
             Self::Browser(e) => e.reason(),
+            Self::Data(e) => e.reason,
         }
     }
 }
@@ -116,6 +121,7 @@ impl Renderer {
         self: &Arc<Self>,
         route: &Arc<Route>,
         id: &Id,
+        data: Option<Arc<Data>>,
     ) -> Result<Bytes, RenderError> {
         // Admission is decided before any await, so a refusal costs nothing.
         let admitted = match Arc::clone(&self.permits).try_acquire_owned() {
@@ -152,7 +158,7 @@ impl Renderer {
             }
             let job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                this.render_blocking(&route, &id)
+                this.render_blocking(&route, &id, data.as_deref())
             });
             job.await.map_err(|_| RenderError::Panicked)?
         };
@@ -183,9 +189,14 @@ impl Renderer {
     }
 
     /// Template -> HTML -> pixels -> bytes, on the calling thread.
-    fn render_blocking(&self, route: &Route, id: &Id) -> Result<Bytes, RenderError> {
+    fn render_blocking(
+        &self,
+        route: &Route,
+        id: &Id,
+        data: Option<&Data>,
+    ) -> Result<Bytes, RenderError> {
         let c = &route.config;
-        let html = self.templates.render(c, id)?;
+        let html = self.templates.render(c, id, data)?;
         let bitmap = self.html.render(&html, route)?;
         let bytes = encode::encode(&bitmap, c.format, c.quality)?;
         Ok(Bytes::from(bytes))
@@ -204,8 +215,9 @@ impl Renderer {
         if !matches!(route.config.engine, Engine::Html) {
             return Ok(Vec::new());
         }
-        let html = match id {
-            Some(id) => self.templates.render(&route.config, id)?,
+        // A data route's card needs its fetched fields: its sample text alone is checked here.
+        let html = match id.filter(|_| route.data.is_none()) {
+            Some(id) => self.templates.render(&route.config, id, None)?,
             None => String::new(),
         };
         Ok(self.html.uncovered(&html, sample_text)?)

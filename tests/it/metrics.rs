@@ -33,6 +33,14 @@ async fn a_quiet_instance_exports_every_documented_series_at_zero() {
         ("ogforge_store_errors_total", &["op=\"put\""][..]),
         ("ogforge_request_timeouts_total", &["route=\"default\""][..]),
         ("ogforge_rate_limited_total", &[][..]),
+        (
+            "ogforge_fetches_total",
+            &["kind=\"data\"", "outcome=\"ok\""][..],
+        ),
+        (
+            "ogforge_fetch_blocked_total",
+            &["reason=\"link-local\""][..],
+        ),
         ("ogforge_flight_waiters_total", &[][..]),
         ("ogforge_store_pending_writes", &[][..]),
         ("ogforge_store_breaker_open", &[][..]),

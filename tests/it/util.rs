@@ -288,9 +288,24 @@ impl Workdir {
 }
 
 pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    run_with(dir, args, stdin, &[])
+}
+
+/// [`run_in`] with environment variables set (and no stdin).
+pub fn run_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    run_with(dir, args, None, env)
+}
+
+fn run_with(
+    dir: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     use std::io::Write;
     let mut child = Command::new(BIN)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
