@@ -5,6 +5,7 @@
 
 use std::{collections::HashSet, sync::Mutex};
 
+use metrics::SharedString;
 use takumi::prelude::{Node, NodeKind};
 
 use crate::{fonts, metrics as m};
@@ -19,14 +20,16 @@ pub(crate) struct MissingGlyphs {
 }
 
 impl MissingGlyphs {
-    /// Counts the characters of `text` no font in `coverage` has, for `route` (its metric label).
-    pub(crate) fn check(&self, coverage: &fonts::Coverage, route: &str, text: &str) {
+    /// Counts the characters of `text` no font in `coverage` has, under the route's metric
+    /// label.
+    pub(crate) fn check(&self, coverage: &fonts::Coverage, label: &SharedString, text: &str) {
         let missing = coverage.missing(text);
         if missing.is_empty() {
             return;
         }
-        metrics::counter!(m::MISSING_GLYPHS, "route" => route.to_owned())
+        metrics::counter!(m::MISSING_GLYPHS, "route" => label.clone())
             .increment(missing.len() as u64);
+        let route: &str = label;
         let first = match self.logged.lock() {
             Ok(mut logged) => logged.insert(route.to_owned()),
             // A panic elsewhere poisoned the set: counting goes on, logging stops.
