@@ -100,18 +100,7 @@ async fn a_store_that_is_down_still_serves_the_render() {
             .await
             >= 1.0
     );
-    // The write runs behind the response: wait (bounded) for it to fail.
-    let mut put_errors = 0.0;
-    for _ in 0..100 {
-        put_errors = s
-            .metric("ogforge_store_errors_total", &[("op", "put")])
-            .await;
-        if put_errors >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(put_errors >= 1.0);
+    assert!(failed_puts(&s).await >= 1.0);
     assert_eq!(
         r.header("cache-status"),
         "ogforge; fwd=miss; detail=store-unavailable"
@@ -135,17 +124,7 @@ async fn a_folder_store_that_cannot_be_written_still_serves_the_render() {
     let r = get(&s.url(&format!("/{EMBEDDED_ID}.jpg"))).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-ogforge-tier"), "render");
-    let mut put_errors = 0.0;
-    for _ in 0..100 {
-        put_errors = s
-            .metric("ogforge_store_errors_total", &[("op", "put")])
-            .await;
-        if put_errors >= 1.0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(put_errors >= 1.0);
+    assert!(failed_puts(&s).await >= 1.0);
 }
 
 #[tokio::test]
@@ -217,4 +196,20 @@ async fn a_template_change_moves_images_to_new_keys() {
     assert_ne!(first.body, second.body);
     assert_ne!(first.header("etag"), second.header("etag"));
     assert_eq!(w.stored().len(), 2, "{:?}", w.stored());
+}
+
+/// Failed store writes, once at least one is counted (bounded: 10 s): the write runs behind
+/// the response, so it may fail after the response is in.
+async fn failed_puts(s: &crate::util::Server) -> f64 {
+    let mut failed = 0.0;
+    for _ in 0..100 {
+        failed = s
+            .metric("ogforge_store_errors_total", &[("op", "put")])
+            .await;
+        if failed >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    failed
 }
