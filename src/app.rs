@@ -107,15 +107,8 @@ impl App {
             .iter()
             .any(|r| matches!(r.engine, Engine::Browser(_)))
             .then(|| config.browser.clone());
-        let renderer = Renderer::new(
-            fonts,
-            config.render.lang,
-            templates,
-            browser,
-            config.render.concurrency,
-            config.render.timeout,
-            config.render.queue,
-        );
+        let renderer = Renderer::new(fonts, templates, browser, &config.render, &config.images)
+            .map_err(|e| config.error("images", e))?;
         let pipeline = Pipeline::new(
             Arc::clone(&routes),
             Memory::new(config.memory_bytes),

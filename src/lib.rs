@@ -12,14 +12,14 @@
 //! | a data route's per-id JSON, through the guarded client | [`data`] over [`fetch`] |
 //! | memory tier, object-store tier, one render per key | [`cache`] (`memory.rs`, `store.rs`, `flight.rs`) |
 //! | the client's render budget (misses only) | [`ratelimit`] |
-//! | template -> HTML -> pixels (or a page -> a screenshot in Chromium) | [`template`], [`render`], fonts from [`fonts`] |
+//! | template -> HTML -> remote images -> pixels (or a page -> a screenshot in Chromium) | [`template`], [`render`] (`remote.rs`, bytes checked by [`remote_image`]), fonts from [`fonts`] |
 //! | pixels -> bytes | [`encode`] |
 //! | what it came to: served, default image, refused | [`outcome`], then `http/response.rs` |
 //!
 //! Beside the path: [`app`] builds every part once from [`config`]; [`proxy`] rewrites the main
 //! site's tags from the same route table; [`cli`] is the command line; [`metrics`] names every
 //! metric. Leaf modules everyone uses, which import nothing of ogforge: [`reason`], [`image`],
-//! [`assets`] (embedded template, font and default image) and [`signing`].
+//! [`remote_image`], [`assets`] (embedded template, font and default image) and [`signing`].
 
 pub mod app;
 pub mod assets;
@@ -38,6 +38,7 @@ pub mod pipeline;
 pub mod proxy;
 pub mod ratelimit;
 pub mod reason;
+pub mod remote_image;
 pub mod render;
 pub mod resolve;
 pub mod route;

@@ -51,8 +51,8 @@ pub enum Reason {
     DataBlocked,
     /// The data could not be fetched (connection refused, TLS, a broken redirect, ...).
     DataError,
-    /// An image field's image could not be had (refused, too big, not an image) and the route
-    /// says `image_error = "fallback"`.
+    /// An image field's image, or an image the template names, could not be had (refused, too
+    /// big, not an image) and the route says `image_error = "fallback"`.
     ImageError,
 }
 

@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use ogforge_tags::IdRule;
 use serde::{Deserialize, Serialize};
 
-use super::{PageUrl, Secret, error::Report, page::headers_from_env, server::at_least};
+use super::{PageUrl, Secret, error::Report, images, page::headers_from_env, server::at_least};
 
 pub(super) mod defaults {
     /// Past this the card is the default image (`data-timeout`): a slow API must not hold a
@@ -204,14 +204,7 @@ pub(super) fn validate(
     let timeout = r.check("data.timeout_ms", at_least(raw.timeout_ms, 1));
     let max_bytes = r.check("data.max_bytes", at_least(raw.max_bytes, 1));
     let ttl = r.check("data.ttl_secs", at_least(raw.ttl_secs, 1));
-    let cidrs: Vec<Option<IpNet>> = (raw.allow_cidrs.iter().enumerate())
-        .map(|(i, text)| {
-            let net = text
-                .parse::<IpNet>()
-                .map_err(|_| "not a CIDR such as 10.0.0.0/8 or 127.0.0.1/32".to_owned());
-            r.check(&format!("data.allow_cidrs[{i}]"), net)
-        })
-        .collect();
+    let cidrs = images::cidrs("data.allow_cidrs", &raw.allow_cidrs, r);
     let fields: Vec<Option<Field>> = (raw.fields.into_iter())
         .map(|(name, f)| field(name, f, r))
         .collect();
@@ -222,26 +215,17 @@ pub(super) fn validate(
             &["data.fields"],
             "a field has kind = \"image\": list the hosts its URLs may name",
         ),
-        // As `url` writes hosts, so a configured `CDN.example.com.` still matches.
-        _ => Some(
-            (raw.image_hosts.iter())
-                .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-                .collect(),
-        ),
+        _ => Some(images::hosts(&raw.image_hosts)),
     };
     let image_max_bytes = r.check("data.image_max_bytes", at_least(raw.image_max_bytes, 1));
-    let image_fallback = match raw.image_error.as_str() {
-        "skip" => Some(false),
-        "fallback" => Some(true),
-        _ => r.error("data.image_error", "must be \"skip\" or \"fallback\""),
-    };
+    let image_fallback = images::image_error("data.image_error", &raw.image_error, r);
     Some(Some(DataConfig {
         url: url?,
         headers: headers?,
         timeout: Duration::from_millis(timeout?),
         max_bytes: max_bytes?,
         ttl: Duration::from_secs(ttl?),
-        allow_cidrs: cidrs.into_iter().collect::<Option<_>>()?,
+        allow_cidrs: cidrs?,
         fields: fields.into_iter().collect::<Option<_>>()?,
         image_hosts: hosts?,
         image_max_bytes: image_max_bytes?,

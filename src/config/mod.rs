@@ -23,6 +23,7 @@
 //! | `[routes.data]`: per-id JSON, its URL, headers, limits and declared fields | `data.rs` |
 //! | `[proxy]` | `proxy.rs` |
 //! | `[browser]` | `browser.rs` |
+//! | `[images]`: remote images a template names | `images.rs` |
 //!
 //! Around them: `layer.rs` lays the layers onto one table and `source.rs` remembers which
 //! layer set each key; `raw.rs` turns a part's table into its serde struct, reporting unknown keys (with the
@@ -41,6 +42,7 @@ mod browser;
 mod cache;
 mod data;
 mod error;
+mod images;
 mod layer;
 mod page;
 mod page_url;
@@ -63,6 +65,7 @@ use std::{
 pub use browser::BrowserConfig;
 pub use data::{DataConfig, Field};
 pub use error::{ConfigError, ConfigErrors};
+pub use images::ImagesConfig;
 pub use layer::Overrides;
 pub use page::{Engine, PageConfig, Secret, WaitUntil};
 pub use page_url::PageUrl;
@@ -83,6 +86,7 @@ pub mod defaults {
     pub use super::browser::defaults::*;
     pub use super::cache::defaults::*;
     pub use super::data::defaults::*;
+    pub use super::images::defaults::*;
     pub use super::page::defaults::*;
     pub use super::proxy::defaults::*;
     pub use super::rate_limit::defaults::*;
@@ -106,6 +110,8 @@ pub struct Config {
     pub routes: Vec<RouteConfig>,
     pub proxy: ProxyConfig,
     pub browser: BrowserConfig,
+    /// `[images]`: remote images named by templates.
+    pub images: ImagesConfig,
     /// Which layer set which key, for [`Config::error`].
     sources: Sources,
 }
@@ -164,6 +170,7 @@ struct Parts {
     routes: Vec<RouteConfig>,
     proxy: ProxyConfig,
     browser: BrowserConfig,
+    images: ImagesConfig,
 }
 
 impl Parts {
@@ -178,6 +185,7 @@ impl Parts {
             routes: self.routes,
             proxy: self.proxy,
             browser: self.browser,
+            images: self.images,
             sources,
         }
     }
@@ -200,6 +208,7 @@ fn gather(
     let rate_limit = rate_limit::load(take("rate_limit"), &mut r.at("rate_limit"));
     let routes = routes::load(take("routes"), base, env, &mut r.at("routes"));
     let proxy = proxy::load(take("proxy"), &mut r.at("proxy"));
+    let images = images::load(take("images"), &mut r.at("images"));
     let mut browser = browser::load(take("browser"), &mut r.at("browser"));
     // Chromium is looked for only when a route needs it.
     let needs_browser = (routes.iter().flatten()).any(|r| matches!(r.engine, Engine::Browser(_)));
@@ -215,6 +224,7 @@ fn gather(
         routes: routes?,
         proxy: proxy?,
         browser: browser?,
+        images: images?,
     })
 }
 

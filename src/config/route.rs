@@ -17,6 +17,7 @@ use takumi::prelude::Lang;
 use super::{
     data::{self, DataConfig, RawData},
     error::Report,
+    images,
     page::{self, Engine, RawPage},
     render::parse_lang,
 };
@@ -41,6 +42,8 @@ pub(super) mod defaults {
     pub const ROUTE_FALLBACK_MAX_AGE: u32 = 60;
     /// `og:image:alt` of a route's images.
     pub const ROUTE_ALT: &str = "Social card";
+    /// A remote image the template names that cannot be had is left out of the card.
+    pub const ROUTE_IMAGE_ERROR: &str = "skip";
 
     pub(crate) fn max_id_len() -> usize {
         MAX_ID_LEN
@@ -71,6 +74,9 @@ pub(super) mod defaults {
     }
     pub(crate) fn alt() -> String {
         ROUTE_ALT.into()
+    }
+    pub(crate) fn image_error() -> String {
+        ROUTE_IMAGE_ERROR.into()
     }
 }
 use defaults as d;
@@ -113,6 +119,9 @@ pub(crate) struct RawRouteKeys {
     pub(crate) signed: bool,
     #[serde(default)]
     pub(crate) vars: BTreeMap<String, String>,
+    /// A broken remote image (`[images]`): `skip` it or make the card the default image.
+    #[serde(default = "d::image_error")]
+    pub(crate) image_error: String,
     /// `[routes.data]`: see [`super::data`].
     #[serde(default)]
     pub(crate) data: RawData,
@@ -156,6 +165,9 @@ pub struct RouteConfig {
     pub engine: Engine,
     /// `[routes.data]`: per-id JSON fetched before the render; `None` when `data.url` is unset.
     pub data: Option<DataConfig>,
+    /// `image_error = "fallback"`: a remote image that cannot be had fails the card
+    /// (`image-error`) instead of being left out.
+    pub image_fallback: bool,
 }
 
 /// One route's keys into a [`RouteConfig`], every problem reported.
@@ -211,6 +223,7 @@ pub(super) fn validate(
         }
         _ => Some(()),
     };
+    let image_fallback = images::image_error("image_error", &k.image_error, r);
     let quality = match k.quality {
         1..=100 => Some(k.quality),
         _ => r.error("quality", "must be 1..=100"),
@@ -280,6 +293,7 @@ pub(super) fn validate(
         signed: signed?,
         engine: engine?,
         data: data?,
+        image_fallback: image_fallback?,
     })
 }
 

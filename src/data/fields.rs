@@ -8,17 +8,19 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::DataError;
-use crate::{config::Field, reason::Reason};
+use crate::{config::Field, reason::Reason, remote_image::Decoded};
 
 /// The declared fields' values for one id, in declaration (name) order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Data {
-    /// What the template sees: an image field's `data:` URI is shared, not copied, on every
-    /// request that reads it from the image cache.
+    /// What the template sees: text, and an image field's URL.
     values: Vec<(String, Arc<str>)>,
-    /// What decides the key: the text, and an image field's URL rather than its megabytes (a
-    /// skipped image is "", exactly like an absent one, which draws the same card).
+    /// What decides the key: the text, and an image field's URL (a skipped image is "",
+    /// exactly like an absent one, which draws the same card).
     keyed: Vec<String>,
+    /// The decoded image of each drawn image field, by its URL: handed to takumi as they are,
+    /// so a render never decodes an avatar again.
+    images: Vec<(Arc<str>, Arc<Decoded>)>,
 }
 
 impl Data {
@@ -27,10 +29,15 @@ impl Data {
         &self.values
     }
 
-    /// Field `i` draws `uri` (an image URL's `data:` URI); its key part stays the URL.
-    pub(super) fn draw(&mut self, i: usize, uri: Arc<str>) {
-        if let Some(slot) = self.values.get_mut(i) {
-            slot.1 = uri;
+    /// The decoded images of the image fields, by URL.
+    pub fn images(&self) -> &[(Arc<str>, Arc<Decoded>)] {
+        &self.images
+    }
+
+    /// Field `i` draws `image`, the picture at its URL.
+    pub(super) fn draw(&mut self, i: usize, image: Arc<Decoded>) {
+        if let Some(slot) = self.values.get(i) {
+            self.images.push((Arc::clone(&slot.1), image));
         }
     }
 
@@ -91,7 +98,11 @@ pub(super) fn extract(fields: &[Field], doc: &Value) -> Result<Data, DataError> 
         values.push((f.name.clone(), Arc::from(text.as_str())));
         keyed.push(text);
     }
-    Ok(Data { values, keyed })
+    Ok(Data {
+        values,
+        keyed,
+        images: Vec::new(),
+    })
 }
 
 /// `text` in at most `max` characters, the last an ellipsis when it was cut.
@@ -187,9 +198,11 @@ mod tests {
         }];
         let mut drawn = extract(&f, &json!({"avatar": "https://a.example/1.png"})).unwrap();
         let before = drawn.digest();
-        drawn.draw(0, Arc::from("data:image/png;base64,AAAA"));
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>"#;
+        drawn.draw(0, Arc::new(crate::remote_image::decode(svg).unwrap()));
         assert_eq!(drawn.digest(), before);
-        assert_eq!(&*drawn.values()[0].1, "data:image/png;base64,AAAA");
+        assert_eq!(&*drawn.values()[0].1, "https://a.example/1.png");
+        assert_eq!(&*drawn.images()[0].0, "https://a.example/1.png");
         drawn.skip(0);
         let absent = extract(&f, &json!({})).unwrap();
         assert_eq!(drawn.digest(), absent.digest());

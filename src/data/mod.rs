@@ -26,7 +26,7 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 
 pub use fields::Data;
-pub use images::{IMAGE_CACHE_BYTES, MAX_IMAGE_EDGE, MAX_IMAGE_PIXELS};
+pub use images::IMAGE_CACHE_BYTES;
 
 use crate::{
     config::DataConfig,
@@ -206,7 +206,7 @@ impl Source {
         current
     }
 
-    /// Replaces each image field's URL by its image, all fetched at once. A broken image
+    /// Fetches and decodes each image field's image, all at once. A broken image
     /// empties its field, or fails the card with `image_error = "fallback"`.
     async fn draw_images(&self, data: &mut Data) -> Result<(), DataError> {
         let wanted: Vec<(usize, String)> = (self.config.fields.iter().zip(data.values()))
@@ -219,7 +219,7 @@ impl Source {
         let loaded = futures::future::join_all(loads).await;
         for ((i, _), got) in wanted.into_iter().zip(loaded) {
             match got {
-                Ok(uri) => data.draw(i, uri),
+                Ok(image) => data.draw(i, image),
                 Err(e) if self.config.image_fallback => return Err(e),
                 Err(e) => {
                     tracing::warn!(error = %e, "image field left empty");

@@ -2,8 +2,10 @@
 //! stylesheet), check its text against the fonts (`glyphs.rs`), lay it out with the fallback
 //! chain and the card's language, and rasterise it at the route's size and device scale.
 
+use std::{collections::HashMap, sync::Arc};
+
 use takumi::{
-    prelude::{Bitmap, FromHtmlOptions, Lang, StyleSheet, Viewport},
+    prelude::{Bitmap, FromHtmlOptions, ImageSource, Lang, Node, StyleSheet, Viewport},
     unstable::{base::resources::image::ResourceCache, html::parse_html},
 };
 
@@ -47,26 +49,61 @@ impl HtmlRenderer {
         }
     }
 
-    /// Draws `html` into the route's viewport (CSS pixels, at its device scale), counting the
-    /// characters no font has under the route's label.
-    pub(crate) fn render(&self, html: &str, route: &Route) -> Result<Bitmap, HtmlError> {
-        let c = &route.config;
+    /// Parses `html` (markup and its `<style>` blocks), counting the characters no font has
+    /// under the route's label.
+    pub(crate) fn parse(&self, html: &str, route: &Route) -> Result<Card, HtmlError> {
         let parsed = parse_html(html, FromHtmlOptions::default())
             .map_err(|e| HtmlError::Parse(e.to_string()))?;
         self.missing
             .check(&self.fonts.coverage, &route.label, &card_text(&parsed.node));
         // Like a browser, skip CSS rules that do not parse instead of failing the card.
         let stylesheet = StyleSheet::parse_list_loosy(&parsed.css);
+        Ok(Card {
+            node: parsed.node,
+            stylesheet,
+        })
+    }
+
+    /// Draws `card` into the route's viewport (CSS pixels, at its device scale), with `images`
+    /// for the URLs it names.
+    pub(crate) fn render(
+        &self,
+        card: Card,
+        route: &Route,
+        images: HashMap<Arc<str>, ImageSource>,
+    ) -> Result<Bitmap, HtmlError> {
+        let c = &route.config;
         let options = takumi::prelude::RenderOptions::builder()
             .viewport(Viewport::new((c.width, c.height)).with_device_pixel_ratio(c.device_scale))
-            .node(parsed.node)
+            .node(card.node)
             .fonts(&self.fonts.fonts)
             .font_families(Some(self.fonts.chain.clone()))
             .lang(c.lang.or(self.lang))
-            .stylesheet(stylesheet.into())
+            .stylesheet(card.stylesheet.into())
+            .images(images)
             .resource_cache(self.images.clone())
             .build();
         takumi::render(options).map_err(|e| HtmlError::Raster(e.to_string()))
+    }
+}
+
+/// A parsed card: its node tree and stylesheet.
+pub(crate) struct Card {
+    node: Node,
+    stylesheet: StyleSheet,
+}
+
+impl Card {
+    /// The absolute URLs the card names (`<img src>`, `url()` in its styles): what it
+    /// needs fetched before it is drawn. `data:` URIs and inline SVG are not references.
+    pub(crate) fn remote_urls(&self) -> Vec<&str> {
+        let mut urls: Vec<&str> = (self.node.image_urls())
+            .chain(self.stylesheet.image_urls())
+            .filter(|u| !u.starts_with("data:") && !u.trim_start().starts_with('<'))
+            .collect();
+        urls.sort_unstable();
+        urls.dedup();
+        urls
     }
 }
 

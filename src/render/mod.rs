@@ -15,8 +15,10 @@
 mod browser;
 mod glyphs;
 mod html;
+mod remote;
 
 use std::{
+    collections::HashMap,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -26,13 +28,13 @@ use std::{
 
 use bytes::Bytes;
 use ogforge_tags::Id;
-use takumi::prelude::Lang;
 use tokio::sync::Semaphore;
 
 use crate::{
-    config::{BrowserConfig, Engine},
+    config::{BrowserConfig, Engine, ImagesConfig, RenderConfig},
     data::{Data, DataError},
     encode::{self, EncodeError},
+    fetch::FetchError,
     fonts::FontSet,
     metrics as m,
     reason::Reason,
@@ -43,6 +45,8 @@ pub use browser::BrowserError;
 use browser::BrowserRenderer;
 pub(crate) use html::HtmlError;
 use html::HtmlRenderer;
+pub use remote::BROKEN_TTL;
+use remote::RemoteImages;
 
 /// Why a render produced no image. Never the client's fault; never stored.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +68,10 @@ pub enum RenderError {
     /// The route's data, loaded for `check`'s sample (the pipeline falls back before a render).
     #[error("data: {0}")]
     Data(#[from] DataError),
+    /// A remote image the template names could not be had, on a route with
+    /// `image_error = "fallback"`.
+    #[error("image {0}")]
+    Image(String),
 }
 
 impl RenderError {
@@ -75,6 +83,7 @@ impl RenderError {
             Self::Overloaded => Reason::Overloaded,
             Self::Browser(e) => e.reason(),
             Self::Data(e) => e.reason,
+            Self::Image(_) => Reason::ImageError,
         }
     }
 }
@@ -86,6 +95,8 @@ pub(crate) struct Renderer {
     /// Only when a route has `renderer = "browser"`.
     browser: Option<Arc<BrowserRenderer>>,
     templates: Templates,
+    /// Remote images templates name (`[images]`).
+    remote: Arc<RemoteImages>,
     permits: Arc<Semaphore>,
     timeout: Duration,
     /// Renders waiting for a permit now, and how many may.
@@ -96,33 +107,56 @@ pub(crate) struct Renderer {
 impl Renderer {
     pub(crate) fn new(
         fonts: FontSet,
-        lang: Option<Lang>,
         templates: Templates,
         browser: Option<BrowserConfig>,
-        concurrency: usize,
-        timeout: Duration,
-        queue: usize,
-    ) -> Self {
-        Self {
-            html: HtmlRenderer::new(fonts, lang),
+        render: &RenderConfig,
+        images: &ImagesConfig,
+    ) -> Result<Self, FetchError> {
+        let concurrency = render.concurrency;
+        Ok(Self {
+            html: HtmlRenderer::new(fonts, render.lang),
             // As many idle tabs as renders may run at once.
             browser: browser.map(|b| Arc::new(BrowserRenderer::new(b, concurrency))),
             templates,
+            remote: Arc::new(RemoteImages::new(images)?),
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            timeout,
+            timeout: render.timeout,
             queued: Arc::new(AtomicUsize::new(0)),
-            queue,
-        }
+            queue: render.queue,
+        })
     }
 
-    /// Renders one image: a free permit at once, else a place in the queue (or
-    /// [`RenderError::Overloaded`] when it is full); the timeout covers the wait too.
+    /// Renders one image. A card that names remote images not fetched yet is drawn in two
+    /// passes: the first finds them (no layout), they are fetched with no render permit
+    /// held, and the second draws with them.
     pub(crate) async fn render(
         self: &Arc<Self>,
         route: &Arc<Route>,
         id: &Id,
         data: Option<Arc<Data>>,
     ) -> Result<Bytes, RenderError> {
+        match self.pass(route, id, data.clone(), false).await? {
+            Pass::Drawn(bytes) => Ok(bytes),
+            Pass::Needs(urls) => {
+                self.remote.fetch_all(urls).await;
+                match self.pass(route, id, data, true).await? {
+                    Pass::Drawn(bytes) => Ok(bytes),
+                    Pass::Needs(_) => Err(RenderError::Image("not fetched".into())),
+                }
+            }
+        }
+    }
+
+    /// One pass: a free permit at once, else a place in the queue (or
+    /// [`RenderError::Overloaded`] when it is full); the timeout covers the wait too. `last`:
+    /// remote images not in the cache by now are broken.
+    async fn pass(
+        self: &Arc<Self>,
+        route: &Arc<Route>,
+        id: &Id,
+        data: Option<Arc<Data>>,
+        last: bool,
+    ) -> Result<Pass, RenderError> {
         // Admission is decided before any await, so a refusal costs nothing.
         let admitted = match Arc::clone(&self.permits).try_acquire_owned() {
             Ok(permit) => Admitted::Now(permit),
@@ -154,11 +188,11 @@ impl Renderer {
                 let Some(browser) = &this.browser else {
                     return Err(BrowserError::Launch("no browser configured".into()).into());
                 };
-                return Ok(browser.render(page, &route.config, &id).await?);
+                return Ok(Pass::Drawn(browser.render(page, &route.config, &id).await?));
             }
             let job = tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                this.render_blocking(&route, &id, data.as_deref())
+                this.render_blocking(&route, &id, data.as_deref(), last)
             });
             job.await.map_err(|_| RenderError::Panicked)?
         };
@@ -188,19 +222,54 @@ impl Renderer {
         }
     }
 
-    /// Template -> HTML -> pixels -> bytes, on the calling thread.
+    /// Template -> HTML -> (remote images) -> pixels -> bytes, on the calling thread.
     fn render_blocking(
         &self,
         route: &Route,
         id: &Id,
         data: Option<&Data>,
-    ) -> Result<Bytes, RenderError> {
+        last: bool,
+    ) -> Result<Pass, RenderError> {
         let c = &route.config;
         let html = self.templates.render(c, id, data)?;
-        let bitmap = self.html.render(&html, route)?;
+        let card = self.html.parse(&html, route)?;
+        let mut images = HashMap::new();
+        let urls = card.remote_urls();
+        if !urls.is_empty() {
+            let given = data.map(Data::images).unwrap_or_default();
+            let wanted = urls.into_iter().filter(|url| {
+                let decoded = given.iter().find(|(u, _)| &**u == *url);
+                if let Some((u, image)) = decoded {
+                    images.insert(Arc::clone(u), image.source.clone());
+                }
+                decoded.is_none()
+            });
+            let found = self.remote.lookup(wanted);
+            if !found.missing.is_empty() && !last {
+                return Ok(Pass::Needs(found.missing));
+            }
+            let broken = (found.broken.into_iter()).chain(
+                found
+                    .missing
+                    .into_iter()
+                    .map(|u| (u, Arc::from("not fetched"))),
+            );
+            if let Some((url, why)) = broken.take(1).next().filter(|_| c.image_fallback) {
+                return Err(RenderError::Image(format!("{url}: {why}")));
+            }
+            images.extend(found.images);
+        }
+        let bitmap = self.html.render(card, route, images)?;
         let bytes = encode::encode(&bitmap, c.format, c.quality)?;
-        Ok(Bytes::from(bytes))
+        Ok(Pass::Drawn(Bytes::from(bytes)))
     }
+}
+
+/// What one pass came to: the image, or the remote images it needs first.
+#[derive(Debug)]
+enum Pass {
+    Drawn(Bytes),
+    Needs(Vec<String>),
 }
 
 impl Renderer {

@@ -111,18 +111,34 @@ async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) ->
 
 async fn image(State(api): State<Api>, Path(name): Path<String>) -> Response {
     api.images.lock().unwrap().push(name.clone());
-    let bytes = match name.as_str() {
-        "red.png" => red_png(),
+    let (mime, bytes) = match name.as_str() {
+        "red.png" => ("image/png", red_png()),
+        // One blue pixel (a two-colour global table, LZW code size 2).
+        "blue.gif" => (
+            "image/gif",
+            b"GIF89a\x01\0\x01\0\x80\0\0\0\0\xff\0\0\0,\0\0\0\0\x01\0\x01\0\0\x02\x02D\x01\0;"
+                .to_vec(),
+        ),
+        "green.svg" => (
+            "image/svg+xml",
+            br##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10" fill="#00ff00"/></svg>"##.to_vec(),
+        ),
+        // An SVG that would make the renderer fetch from elsewhere.
+        "outside.svg" => (
+            "image/svg+xml",
+            br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image href="http://169.254.169.254/x.png" width="10" height="10"/></svg>"#.to_vec(),
+        ),
+        "missing.png" => return StatusCode::NOT_FOUND.into_response(),
         // A PNG signature and IHDR that claim 10,000 x 10,000, and no pixels.
         _ => {
             let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
             v.extend(10_000u32.to_be_bytes());
             v.extend(10_000u32.to_be_bytes());
             v.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
-            v
+            ("image/png", v)
         }
     };
-    ([("content-type", "image/png")], bytes).into_response()
+    ([("content-type", mime)], bytes).into_response()
 }
 
 /// A 64 x 64 solid red PNG.
