@@ -16,7 +16,7 @@ FROM rust:1.95.0-slim-bookworm AS builder
 # The C the crates compile from source: tikv-jemalloc-sys (./configure + make),
 # aws-lc-sys (rustls' crypto provider; on x86_64/aarch64 Linux it builds with cc and ships its
 # bindings: no cmake, no clang), ring and libwebp-sys (cc). TLS is rustls everywhere: no
-# OpenSSL, no pkg-config.
+# OpenSSL, no pkg-config. Versions unpinned, as in the runtime stage (why: there).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc libc6-dev make \
@@ -93,6 +93,7 @@ CMD ["serve"]
 # fonts-noto-color-emoji: emoji in pages. Several hundred MB more than the default image.
 FROM runtime AS browser
 USER 0:0
+# Versions unpinned, as in the runtime stage (why: there).
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium fonts-liberation fonts-noto-color-emoji \
