@@ -12,7 +12,8 @@ root="$(cd "$here/../.." && pwd)"
 cd "$here"
 
 CFN_LINT_VERSION=1.58.0
-NODE_MAJOR_MIN=20
+# 20.15: the tests use zlib.crc32 to make their placeholder zip.
+NODE_MIN=20.15
 
 log() { printf '\n== %s\n' "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -23,11 +24,14 @@ export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true AWS_EC2_METADA
 export NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false
 
 log "tools: node, npm, python3"
-command -v node >/dev/null || fail "node not found (Node.js $NODE_MAJOR_MIN or newer is needed)"
+command -v node >/dev/null || fail "node not found (Node.js $NODE_MIN or newer is needed)"
 command -v npm >/dev/null || fail "npm not found"
 command -v python3 >/dev/null || fail "python3 not found (for cfn-lint)"
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-[ "$node_major" -ge "$NODE_MAJOR_MIN" ] || fail "Node.js $NODE_MAJOR_MIN or newer is needed, found $(node --version)"
+node -e '
+  const [a, b] = process.versions.node.split(".").map(Number);
+  const [x, y] = process.argv[1].split(".").map(Number);
+  process.exit(a > x || (a === x && b >= y) ? 0 : 1);
+' "$NODE_MIN" || fail "Node.js $NODE_MIN or newer is needed, found $(node --version)"
 echo "node $(node --version), npm $(npm --version), $(python3 --version)"
 
 log "npm ci (when node_modules is missing or package-lock.json changed)"
