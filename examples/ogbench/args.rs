@@ -14,6 +14,9 @@ pub(crate) struct Args {
     /// Do not run the peers; use their last `out/results.json` if there is one.
     #[arg(long)]
     pub(crate) skip_peers: bool,
+    /// Only the data route series (issue 12): writes its own section of docs/BENCHMARKS.md.
+    #[arg(long)]
+    pub(crate) data_only: bool,
     /// Print the report only; do not write docs/BENCHMARKS.md or docs/card.png.
     #[arg(long)]
     pub(crate) no_write: bool,

@@ -10,7 +10,8 @@
 //! get a browser executable that does not exist, so no Chromium runs beside their figures.
 //! Then the browser renderer (issue 4) on a server of its own: a warm Chromium pool
 //! screenshotting the same card, served by a tiny page server here on loopback, misses one at a
-//! time after a warm-up. Then it runs
+//! time after a warm-up. The data routes (issue 12) get a server of their own too, against a
+//! loopback JSON and image server (`--data-only` runs just that part). Then it runs
 //! `../shared/peers/run.sh`, compares ogforge's PNG of the card with Chromium's, prints one
 //! table (ogforge, each peer, the ratio) and writes it to `docs/BENCHMARKS.md` between the
 //! generated-section markers, leaving the hand-written text around them alone.
@@ -21,16 +22,19 @@
 //!
 //! Modules, in the order a run uses them: `args` (flags, plan), `machine` (machine, versions,
 //! noise checkpoints), `cold` (cold starts, hyperfine), `ours` (the HTML renderer's server and
-//! its series: `misses`, `flight`, `hits`), `browser` (the browser renderer, with the page
-//! server of `pages`), `peers`, `quality` (pixel comparison), `report` (the markdown, the
+//! its series: `misses`, `flight`, `hits`), `data` (the data routes' misses, issue 12, against
+//! a loopback API), `browser` (the browser renderer, with the page server of `pages`; both
+//! servers on `loopback`), `peers`, `quality` (pixel comparison), `report` (the markdown, the
 //! summary table among it); `server`, `http`, `metrics`, `procfs` and `stats` serve them all.
 
 mod args;
 mod browser;
 mod cold;
+mod data;
 mod flight;
 mod hits;
 mod http;
+mod loopback;
 mod machine;
 mod metrics;
 mod misses;
@@ -58,6 +62,7 @@ use crate::{
     args::{Args, Plan},
     browser::browser_series_or_error,
     cold::{cold_starts, hyperfine_render},
+    data::data_series,
     machine::{Machine, Noise, command_line, cpu_steal_ms},
     ours::{Ours, html_series},
     peers::peers,
@@ -85,6 +90,9 @@ fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let date = command_line("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]);
     let work = tempfile::Builder::new().prefix("ogbench-").tempdir()?;
+    if args.data_only {
+        return data_only(&args, &plan, work.path(), &date);
+    }
     // nginx workers run as `nobody` when started by root: they must reach the served file.
     fs::set_permissions(work.path(), fs::Permissions::from_mode(0o755))?;
     let mut noise = Noise::default();
@@ -99,6 +107,7 @@ fn run(args: Args) -> Result<()> {
         ..Ours::default()
     };
     let served = html_series(&args, &plan, work.path(), &mut noise, &mut ours)?;
+    let data = data_series(&args, &plan, work.path())?;
     let steal = steal_pct(steal0, wall0.elapsed());
     noise.sample();
 
@@ -129,8 +138,25 @@ fn run(args: Args) -> Result<()> {
     };
     let table = report.summary_table();
     println!("\n{table}");
+    let machine = format!("{}, {} CPUs", report.machine.cpu, report.machine.nproc);
+    let data_section = data::markdown(&data, &report.date, &machine);
+    println!("\n{data_section}");
     if !args.no_write {
         write_outputs(&args, &report, &served.cards.png_path, started)?;
+        data::write(&args.report, &data_section)?;
+    }
+    Ok(())
+}
+
+/// The data route series alone, and its section of the report.
+fn data_only(args: &Args, plan: &Plan, work: &Path, date: &str) -> Result<()> {
+    let d = data_series(args, plan, work)?;
+    let m = Machine::read();
+    let machine = format!("{}, {} CPUs", m.cpu, m.nproc);
+    let section = data::markdown(&d, date, &machine);
+    println!("\n{section}");
+    if !args.no_write {
+        data::write(&args.report, &section)?;
     }
     Ok(())
 }

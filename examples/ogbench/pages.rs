@@ -1,23 +1,22 @@
-//! The page server the browser routes screenshot: a tiny HTTP/1.1 server on loopback that
+//! The page server the browser routes screenshot: on the loopback server of `loopback.rs`, it
 //! serves `../shared/card/card.html` in a page at `/card?id=ID` (the id in the footer, as
 //! `bench/card.html.j2` shows it) and the card's font from the same origin, counting what
 //! Chromium asks for. The browser series itself is in `browser.rs`.
 
 use std::{
-    borrow::Cow,
     fs,
-    io::{self, BufRead, BufReader, Write},
-    net::{SocketAddr, TcpListener, TcpStream},
+    net::SocketAddr,
     path::Path,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    thread,
-    time::Duration,
 };
 
 use anyhow::{Context, Result, ensure};
+use bytes::Bytes;
+
+use crate::loopback::{self, Answer};
 
 /// The font of `../shared/card/`, served by the page server at `/` + this name.
 const CARD_FONT: &str = "inter-latin-700-normal.woff";
@@ -29,7 +28,7 @@ const CARD_SCORE: &str = "12 - 34 - 10";
 struct CardPage {
     before: String,
     after: String,
-    font: Vec<u8>,
+    font: Bytes,
 }
 
 impl CardPage {
@@ -58,7 +57,7 @@ impl CardPage {
                  html,body{{margin:0;padding:0;overflow:hidden}}</style></head><body>{head}"
             ),
             after: format!("{tail}</body></html>"),
-            font,
+            font: Bytes::from(font),
         })
     }
 }
@@ -71,11 +70,10 @@ pub(crate) struct PageHits {
     pub(crate) other: AtomicUsize,
 }
 
-/// A tiny HTTP/1.1 server on loopback (a thread per connection, keep-alive) for the browser
-/// routes: `GET /card?id=ID` is `../shared/card/card.html` in a page, with the id in the
-/// footer the way `bench/card.html.j2` shows it; `GET /inter-latin-700-normal.woff` is the
-/// card's font, from the same origin (ogforge blocks every other origin), cacheable as a
-/// site's font would be. The thread lives until the benchmark exits.
+/// The page server for the browser routes (on [`loopback`]): `GET /card?id=ID` is
+/// `../shared/card/card.html` in a page, with the id in the footer the way
+/// `bench/card.html.j2` shows it; `GET /inter-latin-700-normal.woff` is the card's font, from
+/// the same origin (ogforge blocks every other origin), cacheable as a site's font would be.
 #[derive(Debug)]
 pub(crate) struct PageServer {
     pub(crate) addr: SocketAddr,
@@ -84,19 +82,12 @@ pub(crate) struct PageServer {
 
 impl PageServer {
     pub(crate) fn start(card_dir: &Path) -> Result<Self> {
-        let page = Arc::new(CardPage::load(card_dir)?);
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
+        let page = CardPage::load(card_dir)?;
         let hits = Arc::new(PageHits::default());
         let counters = Arc::clone(&hits);
-        thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (page, hits) = (Arc::clone(&page), Arc::clone(&counters));
-                thread::spawn(move || {
-                    let _ = serve_page(stream, &page, &hits);
-                });
-            }
-        });
+        let addr = loopback::start(Arc::new(move |target: &str| {
+            answer(target, &page, &counters)
+        }))?;
         Ok(Self { addr, hits })
     }
 
@@ -106,61 +97,8 @@ impl PageServer {
     }
 }
 
-/// One connection of the page server: GET requests (no bodies), keep-alive until closed.
-fn serve_page(stream: TcpStream, page: &CardPage, hits: &PageHits) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(Duration::from_secs(300)))?;
-    let mut out = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    loop {
-        let Some((target, close)) = read_request(&mut reader)? else {
-            return Ok(());
-        };
-        let (status, content_type, cache, body) = answer(&target, page, hits);
-        let head = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-             Cache-Control: {cache}\r\n{}\r\n",
-            body.len(),
-            if close { "Connection: close\r\n" } else { "" }
-        );
-        out.write_all(head.as_bytes())?;
-        out.write_all(&body)?;
-        out.flush()?;
-        if close {
-            return Ok(());
-        }
-    }
-}
-
-/// The next request's target and whether it asks to close the connection; `None` once the
-/// client has closed it.
-fn read_request(reader: &mut BufReader<TcpStream>) -> io::Result<Option<(String, bool)>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let mut close = false;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(None);
-        }
-        let header = line.trim_end().to_ascii_lowercase();
-        if header.is_empty() {
-            break;
-        }
-        close |= header.starts_with("connection:") && header.contains("close");
-    }
-    Ok(Some((target, close)))
-}
-
-/// Status, content type, cache control and body for a request target, counted in `hits`.
-fn answer<'a>(
-    target: &str,
-    page: &'a CardPage,
-    hits: &PageHits,
-) -> (&'static str, &'static str, &'static str, Cow<'a, [u8]>) {
+/// The answer to a request target, counted in `hits`.
+fn answer(target: &str, page: &CardPage, hits: &PageHits) -> Answer {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let id = query
         .split('&')
@@ -170,31 +108,19 @@ fn answer<'a>(
         ("/card", Some(id)) => {
             hits.pages.fetch_add(1, Ordering::Relaxed);
             let html = format!("{}{}{}", page.before, card_score(&id), page.after);
-            (
-                "200 OK",
-                "text/html; charset=utf-8",
-                "no-store",
-                Cow::Owned(html.into_bytes()),
-            )
+            Answer::ok("text/html; charset=utf-8", "no-store", Bytes::from(html))
         }
         (p, _) if p.strip_prefix('/') == Some(CARD_FONT) => {
             hits.fonts.fetch_add(1, Ordering::Relaxed);
-            (
-                "200 OK",
+            Answer::ok(
                 "font/woff",
                 "public, max-age=31536000, immutable",
-                Cow::Borrowed(&page.font),
+                page.font.clone(),
             )
         }
         _ => {
             hits.other.fetch_add(1, Ordering::Relaxed);
-            let body: &[u8] = b"not found\n";
-            (
-                "404 Not Found",
-                "text/plain",
-                "no-store",
-                Cow::Borrowed(body),
-            )
+            Answer::not_found()
         }
     }
 }

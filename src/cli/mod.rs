@@ -2,6 +2,7 @@
 //! way and goes through the same [`crate::pipeline::Pipeline`].
 
 mod check;
+mod health;
 mod proxy;
 mod purge;
 mod render;
@@ -40,6 +41,9 @@ enum Command {
     Sign(sign::SignArgs),
     /// Ask the running service to forget an id's data and memory entry (data routes).
     Purge(purge::PurgeArgs),
+    /// Exit 0 if the running service's admin listener says it is ready (`/readyz`), else 1:
+    /// a container's health check, with no curl in the image.
+    Health(health::HealthArgs),
 }
 
 /// Options every command takes.
@@ -85,6 +89,7 @@ pub fn run() -> ExitCode {
         Command::Proxy(a) => &a.common,
         Command::Sign(a) => &a.common,
         Command::Purge(a) => &a.common,
+        Command::Health(a) => &a.common,
     };
     init_tracing(&common.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -106,6 +111,7 @@ pub fn run() -> ExitCode {
             Command::Proxy(a) => proxy::run(a).await,
             Command::Sign(a) => sign::run(a).await,
             Command::Purge(a) => purge::run(a).await,
+            Command::Health(a) => health::run(a).await,
         }
     });
     match result {
@@ -149,4 +155,24 @@ fn init_tracing(format: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// The admin listener to ask: `--admin URL`, else `server.admin_listen` of the config (an
+/// unspecified address, `0.0.0.0`, asked on loopback).
+fn admin_url(common: &Common, flag: Option<String>) -> anyhow::Result<String> {
+    use anyhow::Context as _;
+    if let Some(url) = flag {
+        return Ok(url.trim_end_matches('/').to_owned());
+    }
+    let config = common.load(None)?;
+    let mut addr =
+        (config.server.admin_listen).context("server.admin_listen is off: pass --admin URL")?;
+    if addr.ip().is_unspecified() {
+        let loopback: std::net::IpAddr = match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        };
+        addr.set_ip(loopback);
+    }
+    Ok(format!("http://{addr}"))
 }

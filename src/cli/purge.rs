@@ -27,15 +27,7 @@ pub(super) struct PurgeArgs {
 }
 
 pub(super) async fn run(args: PurgeArgs) -> anyhow::Result<ExitCode> {
-    let admin = match args.admin {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => {
-            let config = args.common.load(None)?;
-            let addr = (config.server.admin_listen)
-                .context("server.admin_listen is off: pass --admin URL")?;
-            format!("http://{addr}")
-        }
-    };
+    let admin = super::admin_url(&args.common, args.admin)?;
     let params = [("route", args.route.as_str()), ("id", args.id.as_str())];
     let url = reqwest::Url::parse_with_params(&format!("{admin}{PURGE_PATH}"), params)
         .with_context(|| format!("--admin {admin}: not a URL"))?;

@@ -308,3 +308,19 @@ fn check_names_an_undefined_template_variable() {
         ],
     );
 }
+
+/// `ogforge health`: 0 while the admin listener says ready, 1 with the reason when nothing
+/// answers (the container image's HEALTHCHECK).
+#[test]
+fn health_is_zero_when_ready_and_one_when_unreachable() {
+    let w = Workdir::new();
+    w.config(FILE_STORE);
+    let server = w.serve();
+    let (code, out, err) = w.run(&["health", "--admin", &server.admin], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("ready"), "{out}");
+    let dead = format!("http://127.0.0.1:{}", crate::util::free_port());
+    let (code, _, err) = w.run(&["health", "--admin", &dead], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("cannot reach"), "{err}");
+}

@@ -103,23 +103,35 @@ impl Report<'_> {
 
 /// Replaces the generated section of `path` (or writes a new file around it).
 pub(crate) fn write_report(path: &Path, generated: &str) -> Result<()> {
+    write_section(path, BEGIN, END, generated, |generated| {
+        format!(
+            "# Benchmarks\n\nRun `bench/run.sh` (or `bench/run.sh --quick` for a smoke run); it \
+             rewrites the section between the markers below.\n\n{generated}"
+        )
+    })
+}
+
+/// Replaces the text from `begin` to `end` in `path` by `generated` (which carries both
+/// markers); without them, writes `missing(generated)` in place of the file.
+pub(crate) fn write_section(
+    path: &Path,
+    begin: &str,
+    end: &str,
+    generated: &str,
+    missing: impl FnOnce(&str) -> String,
+) -> Result<()> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir)?;
     }
     let old = fs::read_to_string(path).unwrap_or_default();
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            format!(
-                "{}{}{}",
-                &old[..b],
-                generated.trim_end(),
-                &old[e + END.len()..]
-            )
-        }
-        _ => format!(
-            "# Benchmarks\n\nRun `bench/run.sh` (or `bench/run.sh --quick` for a smoke run); it \
-             rewrites the section between the markers below.\n\n{generated}"
+    let new = match (old.find(begin), old.find(end)) {
+        (Some(b), Some(e)) if e > b => format!(
+            "{}{}{}",
+            &old[..b],
+            generated.trim_end(),
+            &old[e + end.len()..]
         ),
+        _ => missing(generated),
     };
     fs::write(path, new).with_context(|| format!("cannot write {}", path.display()))
 }
