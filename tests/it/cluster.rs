@@ -109,6 +109,25 @@ fn total(v: &[f64]) -> f64 {
     v.iter().sum()
 }
 
+/// Waits (bounded) until no store write is pending or still on its way on any replica: a miss
+/// answers after at most 2 s of waiting for its write, which then goes on behind the response.
+async fn settle(c: &Cluster) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let renders = c
+            .sum(
+                "ogforge_renders_total",
+                &[("route", "c"), ("outcome", "ok")],
+            )
+            .await;
+        let writes = c.sum("ogforge_store_writes_total", &[]).await;
+        if c.sum("ogforge_store_pending_writes", &[]).await == 0.0 && writes >= renders {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Runs a burst of `ids` through `front` and checks what must hold whatever the front:
 /// every response 200 with the card (no 5xx, no default image), one ETag and one body per id;
 /// in the bucket exactly one object per id, holding the served bytes, and nothing else but
@@ -126,6 +145,7 @@ async fn run_burst(
     let started = Instant::now();
     let b = burst(|id| front.url(&path(id)), ids, PER_ID).await;
     let took = started.elapsed();
+    settle(c).await;
     let costs = Costs::of(c).await.minus(&before);
     let keys = weed.image_keys().await;
 
