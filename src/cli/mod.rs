@@ -2,6 +2,7 @@
 //! way and goes through the same [`crate::pipeline::Pipeline`].
 
 mod check;
+mod check_store;
 mod health;
 mod proxy;
 mod purge;
@@ -41,6 +42,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Ask the running service to forget an id's data and memory entry (data routes).
     Purge(purge::PurgeArgs),
+    /// Race conditional creates in the store: refuse it for a cluster unless exactly one wins.
+    CheckStore(check_store::CheckStoreArgs),
     /// Exit 0 if the running service's admin listener says it is ready (`/readyz`), else 1:
     /// a container's health check, with no curl in the image.
     Health(health::HealthArgs),
@@ -90,6 +93,7 @@ pub fn run() -> ExitCode {
         Command::Sign(a) => &a.common,
         Command::Purge(a) => &a.common,
         Command::Health(a) => &a.common,
+        Command::CheckStore(a) => &a.common,
     };
     init_tracing(&common.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -112,6 +116,7 @@ pub fn run() -> ExitCode {
             Command::Sign(a) => sign::run(a).await,
             Command::Purge(a) => purge::run(a).await,
             Command::Health(a) => health::run(a).await,
+            Command::CheckStore(a) => check_store::run(a).await,
         }
     });
     match result {
