@@ -83,6 +83,10 @@ impl Common {
 
 /// Parses the command line, runs the command, prints the error chain on failure.
 pub fn run() -> ExitCode {
+    #[cfg(feature = "lambda")]
+    if crate::lambda::is_bootstrap() {
+        return lambda_bootstrap();
+    }
     let cli = Cli::parse();
     let common = match &cli.command {
         Command::Serve(a) => &a.common,
@@ -180,4 +184,28 @@ fn admin_url(common: &Common, flag: Option<String>) -> anyhow::Result<String> {
         addr.set_ip(loopback);
     }
     Ok(format!("http://{addr}"))
+}
+
+/// The Lambda function's `bootstrap`: the same router under Lambda's runtime API.
+#[cfg(feature = "lambda")]
+fn lambda_bootstrap() -> ExitCode {
+    // CloudWatch takes one JSON object a line.
+    init_tracing("json");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ogforge: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::lambda::run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ogforge: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
