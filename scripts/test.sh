@@ -60,6 +60,10 @@ log "cargo test (unit and integration, real S3 / Chromium / nginx)"
 # --no-fail-fast: one failing test binary does not hide the results of the others.
 cargo test --workspace --locked --no-fail-fast
 
+log "the lambda feature (docs/aws.md): clippy and its unit tests (Function URL events)"
+cargo clippy --locked --features lambda --lib -- -D warnings
+cargo test --locked --features lambda --lib lambda
+
 log "deployment files: Dockerfile, deploy/k8s, deploy/nginx, deploy/varnish (docs/deploy.md)"
 # After cargo test, which builds target/debug/ogforge: the ConfigMap's config is checked with it.
 ./scripts/check-deploy.sh target/debug/ogforge
