@@ -35,7 +35,9 @@ pub fn is_bootstrap() -> bool {
 
 /// Runs the router under Lambda's runtime until the environment is shut down.
 pub async fn run() -> anyhow::Result<()> {
-    let config = config::load(None, &Overrides::default())?;
+    // No command line on Lambda: a config file in the zip is named by `OGFORGE_CONFIG`.
+    let file = std::env::var_os("OGFORGE_CONFIG").map(std::path::PathBuf::from);
+    let config = config::load(file.as_deref(), &Overrides::default())?;
     let router = build(&config)?;
     lambda_http::run(router)
         .await
