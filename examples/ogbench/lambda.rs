@@ -44,7 +44,7 @@ pub(crate) fn lambda_cold_starts(args: &Args, plan: &Plan, work: &Path) -> Resul
         args.lambda_bootstrap.display()
     );
     let port = free_port()?;
-    let _emulator = Killed(start_emulator(&args.cargo_lambda, work, port)?);
+    let _emulator = Killed(start_emulator(&absolute(&args.cargo_lambda)?, work, port)?);
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut times = Vec::new();
     for rep in 0..2 * plan.cold_reps {
@@ -101,7 +101,7 @@ fn start_emulator(cargo_lambda: &Path, work: &Path, port: u16) -> Result<Child> 
 /// The bootstrap with the benchmark's config (its browser routes as HTML routes: no Chromium
 /// on Lambda) and a fresh folder store.
 fn spawn_bootstrap(args: &Args, store: &Path, port: u16) -> Result<Child> {
-    Command::new(&args.lambda_bootstrap)
+    Command::new(absolute(&args.lambda_bootstrap)?)
         .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
         .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
