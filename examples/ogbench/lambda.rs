@@ -102,7 +102,10 @@ fn start_emulator(cargo_lambda: &Path, work: &Path, port: u16) -> Result<Child> 
 /// on Lambda) and a fresh folder store.
 fn spawn_bootstrap(args: &Args, store: &Path, port: u16) -> Result<Child> {
     Command::new(absolute(&args.lambda_bootstrap)?)
-        .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+        .env(
+            "AWS_LAMBDA_RUNTIME_API",
+            format!("http://127.0.0.1:{port}/.rt"),
+        )
         .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
@@ -143,6 +146,9 @@ pub(crate) fn markdown(lambda: &[f64], server: &[f64], date: &str, machine: &str
 pub(crate) fn write(report: &Path, section: &str) -> Result<()> {
     crate::report::write_section(report, BEGIN, END, section, |generated| {
         let old = fs::read_to_string(report).unwrap_or_default();
-        format!("{}\n\n## Lambda cold start (issue 15)\n\n{generated}\n", old.trim_end())
+        format!(
+            "{}\n\n## Lambda cold start (issue 15)\n\n{generated}\n",
+            old.trim_end()
+        )
     })
 }

@@ -1,16 +1,19 @@
 //! The Lambda build (issue 15) through `cargo lambda`'s runtime emulator, on loopback: the
 //! function's own `bootstrap` (from the zip `cargo lambda build` made; `scripts/test.sh` builds
 //! it and sets `OGFORGE_LAMBDA_BOOTSTRAP`) polls the emulator's runtime API, and requests reach
-//! it as Function URL events (`/lambda-url/{function}/...`). It renders, stores in a real S3
-//! bucket with create-if-absent, and answers the default image for an invalid id without
-//! storing anything.
+//! it as Function URL events (`/lambda-url/{function}/...`). It renders, stores in a SeaweedFS
+//! bucket with create-if-absent (as on S3), and answers the default image for an invalid id
+//! without storing anything.
 
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use crate::util::{S3, client, free_port, send, tool};
+use crate::{
+    cluster_util::Weed,
+    util::{client, free_port, send, tool},
+};
 
 /// The function the emulator's runtime API serves when it starts no function itself
 /// (`--only-lambda-apis`): its default, `_`.
@@ -27,7 +30,7 @@ impl Drop for Killed {
 }
 
 /// The store's `[store]` keys as the function's environment (Lambda has no config file).
-fn store_env(s3: &S3) -> Vec<(String, String)> {
+fn store_env(s3: &Weed) -> Vec<(String, String)> {
     [
         ("URL", format!("s3://{}", s3.bucket)),
         ("ENDPOINT", s3.endpoint.clone()),
@@ -45,7 +48,7 @@ fn store_env(s3: &S3) -> Vec<(String, String)> {
 async fn the_function_renders_and_stores_through_the_runtime_emulator() {
     let bootstrap = tool("OGFORGE_LAMBDA_BOOTSTRAP", "the lambda zip's bootstrap");
     let cargo_lambda = tool("OGFORGE_CARGO_LAMBDA", "cargo-lambda binary");
-    let s3 = S3::start();
+    let s3 = Weed::start().await;
     let port = free_port();
     // The emulator reads a manifest (`cargo metadata`) even when it builds nothing; a manifest
     // of its own keeps it off this repository's, whose lock the running `cargo test` holds.
@@ -110,10 +113,10 @@ async fn the_function_renders_and_stores_through_the_runtime_emulator() {
         b"\xff\xd8\xff",
         "a JPEG, decoded from base64"
     );
-    let keys = s3.keys();
+    let keys = s3.image_keys().await;
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert_eq!(
-        s3.object(&keys[0]).unwrap(),
+        s3.object(&keys[0]).await.unwrap(),
         card.body,
         "the stored bytes are the served ones"
     );
@@ -124,5 +127,5 @@ async fn the_function_renders_and_stores_through_the_runtime_emulator() {
     assert_eq!(bad.body, crate::util::default_image());
     let again = send(c.get(url("/12-34-10.jpg"))).await;
     assert_eq!(again.header("x-ogforge-tier"), "memory");
-    assert_eq!(s3.keys(), keys, "nothing else was stored");
+    assert_eq!(s3.image_keys().await, keys, "nothing else was stored");
 }
