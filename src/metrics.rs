@@ -116,7 +116,7 @@ pub fn zero(routes: &[metrics::SharedString]) {
     for outcome in ["created", "conflict"] {
         metrics::counter!(STORE_WRITES, "outcome" => outcome).absolute(0);
     }
-    for outcome in ["acquired", "waited", "stolen", "expired"] {
+    for outcome in ["acquired", "waited", "stolen", "expired", "unguarded"] {
         metrics::counter!(LEASES, "outcome" => outcome).absolute(0);
     }
     for counter in [
@@ -194,7 +194,7 @@ pub fn describe() {
     );
     describe_counter!(
         LEASES,
-        "Render leases (cluster.lease): acquired, waited (another replica's image was served), expired (a holder's lease ran out), stolen (taken over after expiry)."
+        "Render leases (cluster.lease): acquired, waited (another replica's image was served), expired (a holder's lease ran out), stolen (taken over after expiry), unguarded (rendered without one: store trouble)."
     );
     describe_gauge!(
         STORE_PENDING,

@@ -129,6 +129,7 @@ impl Leases {
         let path = format!("{PREFIX}{key}");
         let give_up = Instant::now() + 2 * self.ttl;
         let mut poll = self.poll;
+        let mut failed_creates = 0;
         loop {
             let (body, nonce) = self.body();
             match self.store.create_raw(&path, body).await {
@@ -136,7 +137,16 @@ impl Leases {
                     return self.held(key, content_type, path, nonce, "acquired").await;
                 }
                 Ok(Put::Exists) => {}
-                Err(e) => return unguarded(key, &e.to_string()),
+                // Racing conditional writes may be answered with an error (S3's 409) rather
+                // than "exists": wait like a loser, and the lease read below tells; a create
+                // that keeps failing is the store's trouble, not a race.
+                Err(e) => {
+                    failed_creates += 1;
+                    if failed_creates > 2 {
+                        return unguarded(key, &e.to_string());
+                    }
+                    debug!(%key, error = %e, "lease create failed; waiting as if it lost");
+                }
             }
             // Another replica holds it: its image, or its lease running out.
             loop {
@@ -214,6 +224,7 @@ impl Leases {
 }
 
 fn unguarded(key: &Key, why: &str) -> Ticket {
+    metrics::counter!(m::LEASES, "outcome" => "unguarded").increment(1);
     debug!(%key, why, "rendering without a lease (store-once still holds)");
     Ticket::Unguarded
 }
