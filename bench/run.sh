@@ -4,6 +4,9 @@
 #   bench/run.sh            full run (300 ids per miss series, 10 s wrk runs, the peers' full run)
 #   bench/run.sh --quick    smoke run (60 ids, 3 s wrk runs, QUICK=1 for the peers)
 #   bench/run.sh --quick --skip-peers   ogforge only; the peers' last results are reused
+#   bench/run.sh --data-only     the data routes' misses (issue 12) alone, their own section
+#   bench/run.sh --lambda-only   the Lambda build's cold start next to the server's (issue 15);
+#                                needs target/lambda/ogforge/bootstrap (scripts/test.sh builds it)
 #
 # Installs nginx, wrk and hyperfine from Debian if they are missing, builds ogforge and the
 # benchmark client (examples/ogbench/) in release mode, then runs the client: ogforge on a

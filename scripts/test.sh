@@ -67,9 +67,31 @@ cargo fmt --all -- --check
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+log "the lambda zip: cargo lambda build (x86_64, linked by zig for Lambda's glibc; docs/aws.md)"
+CARGO_LAMBDA_VERSION=1.9.2
+ZIGLANG_VERSION=0.17.1
+[ -x "$root/.tools/py/bin/python" ] || python3 -m venv "$root/.tools/py"
+if ! "$root/.tools/py/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION" \
+  || ! "$root/.tools/py/bin/pip" show ziglang 2>/dev/null | grep -q "^Version: $ZIGLANG_VERSION"; then
+  "$root/.tools/py/bin/pip" install -q --disable-pip-version-check \
+    "cargo-lambda==$CARGO_LAMBDA_VERSION" "ziglang==$ZIGLANG_VERSION"
+fi
+PATH="$root/.tools/py/bin:$PATH" cargo lambda build --profile lambda --features lambda \
+  --output-format zip --locked
+"$root/.tools/py/bin/python" -m zipfile -e target/lambda/ogforge/bootstrap.zip target/lambda/ogforge/
+chmod +x target/lambda/ogforge/bootstrap
+ls -l target/lambda/ogforge/bootstrap.zip
+# The emulator smoke test (tests/it/lambda.rs) runs this bootstrap under cargo lambda's emulator.
+export OGFORGE_LAMBDA_BOOTSTRAP="$root/target/lambda/ogforge/bootstrap"
+export OGFORGE_CARGO_LAMBDA="$root/.tools/py/bin/cargo-lambda"
+
 log "cargo test (unit and integration, real S3 / Chromium / nginx)"
 # --no-fail-fast: one failing test binary does not hide the results of the others.
 cargo test --workspace --locked --no-fail-fast
+
+log "the lambda feature (docs/aws.md): clippy and its unit tests (Function URL events)"
+cargo clippy --locked --features lambda --lib -- -D warnings
+cargo test --locked --features lambda --lib lambda
 
 log "deployment files: Dockerfile, deploy/k8s, deploy/nginx, deploy/varnish (docs/deploy.md)"
 # After cargo test, which builds target/debug/ogforge: the ConfigMap's config is checked with it.

@@ -116,6 +116,7 @@ impl App {
             renderer,
             RenderLimit::new(&config.rate_limit),
             Policy::from_config(config),
+            &config.cluster,
         );
         let resolver = Resolver::new(
             Arc::clone(&routes),

@@ -32,6 +32,8 @@ pub mod fetch;
 pub mod fonts;
 pub mod http;
 pub mod image;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod metrics;
 pub mod outcome;
 pub mod pipeline;

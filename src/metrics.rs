@@ -20,6 +20,8 @@ pub const FALLBACKS: &str = "ogforge_fallbacks_total";
 pub const STORE_SECONDS: &str = "ogforge_store_seconds";
 pub const STORE_ERRORS: &str = "ogforge_store_errors_total";
 pub const STORE_PENDING: &str = "ogforge_store_pending_writes";
+pub const STORE_WRITES: &str = "ogforge_store_writes_total";
+pub const LEASES: &str = "ogforge_leases_total";
 pub const MEMORY_BYTES: &str = "ogforge_memory_bytes";
 pub const MEMORY_ENTRIES: &str = "ogforge_memory_entries";
 pub const MEMORY_EVICTIONS: &str = "ogforge_memory_evictions_total";
@@ -111,6 +113,12 @@ pub fn zero(routes: &[metrics::SharedString]) {
     for op in ["get", "put"] {
         metrics::counter!(STORE_ERRORS, "op" => op).absolute(0);
     }
+    for outcome in ["created", "conflict"] {
+        metrics::counter!(STORE_WRITES, "outcome" => outcome).absolute(0);
+    }
+    for outcome in ["acquired", "waited", "stolen", "expired", "unguarded"] {
+        metrics::counter!(LEASES, "outcome" => outcome).absolute(0);
+    }
     for counter in [
         FLIGHT_WAITERS,
         BROWSER_LAUNCHES,
@@ -180,6 +188,14 @@ pub fn describe() {
         "Always 1; the version label says which ogforge runs."
     );
     describe_counter!(STORE_ERRORS, "Object store failures by operation.");
+    describe_counter!(
+        STORE_WRITES,
+        "Image writes by outcome: created, or conflict (another replica stored the key first; its object is served)."
+    );
+    describe_counter!(
+        LEASES,
+        "Render leases (cluster.lease): acquired, waited (another replica's image was served), expired (a holder's lease ran out), stolen (taken over after expiry), unguarded (rendered without one: store trouble)."
+    );
     describe_gauge!(
         STORE_PENDING,
         "Renders whose store write waits for the store to answer again."

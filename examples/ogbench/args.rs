@@ -17,6 +17,16 @@ pub(crate) struct Args {
     /// Only the data route series (issue 12): writes its own section of docs/BENCHMARKS.md.
     #[arg(long)]
     pub(crate) data_only: bool,
+    /// Only the Lambda build's cold start next to the server's (issue 15): writes its own
+    /// section of docs/BENCHMARKS.md.
+    #[arg(long)]
+    pub(crate) lambda_only: bool,
+    /// The Lambda zip's bootstrap, unzipped (scripts/test.sh builds it).
+    #[arg(long, default_value = "target/lambda/ogforge/bootstrap")]
+    pub(crate) lambda_bootstrap: PathBuf,
+    /// cargo-lambda, for its runtime emulator.
+    #[arg(long, default_value = ".tools/py/bin/cargo-lambda")]
+    pub(crate) cargo_lambda: PathBuf,
     /// Print the report only; do not write docs/BENCHMARKS.md or docs/card.png.
     #[arg(long)]
     pub(crate) no_write: bool,

@@ -11,7 +11,8 @@
 //! Then the browser renderer (issue 4) on a server of its own: a warm Chromium pool
 //! screenshotting the same card, served by a tiny page server here on loopback, misses one at a
 //! time after a warm-up. The data routes (issue 12) get a server of their own too, against a
-//! loopback JSON and image server (`--data-only` runs just that part). Then it runs
+//! loopback JSON and image server (`--data-only` runs just that part). `--lambda-only` measures
+//! the Lambda build's cold start under `cargo lambda`'s emulator next to the server's. Then it runs
 //! `../shared/peers/run.sh`, compares ogforge's PNG of the card with Chromium's, prints one
 //! table (ogforge, each peer, the ratio) and writes it to `docs/BENCHMARKS.md` between the
 //! generated-section markers, leaving the hand-written text around them alone.
@@ -34,6 +35,7 @@ mod data;
 mod flight;
 mod hits;
 mod http;
+mod lambda;
 mod loopback;
 mod machine;
 mod metrics;
@@ -92,6 +94,9 @@ fn run(args: Args) -> Result<()> {
     let work = tempfile::Builder::new().prefix("ogbench-").tempdir()?;
     if args.data_only {
         return data_only(&args, &plan, work.path(), &date);
+    }
+    if args.lambda_only {
+        return lambda_only(&args, &plan, work.path(), &date);
     }
     // nginx workers run as `nobody` when started by root: they must reach the served file.
     fs::set_permissions(work.path(), fs::Permissions::from_mode(0o755))?;
@@ -157,6 +162,24 @@ fn data_only(args: &Args, plan: &Plan, work: &Path, date: &str) -> Result<()> {
     println!("\n{section}");
     if !args.no_write {
         data::write(&args.report, &section)?;
+    }
+    Ok(())
+}
+
+/// The Lambda build's cold start next to the server's, and its section of the report.
+fn lambda_only(args: &Args, plan: &Plan, work: &Path, date: &str) -> Result<()> {
+    let mut noise = Noise::default();
+    let server: Vec<f64> = cold_starts(args, plan, work, &mut noise)?
+        .get("jpg")
+        .map(|reps| reps.iter().map(|r| r.first_image_ms).collect())
+        .unwrap_or_default();
+    let lambda = lambda::lambda_cold_starts(args, plan, work)?;
+    let m = Machine::read();
+    let machine = format!("{}, {} CPUs", m.cpu, m.nproc);
+    let section = lambda::markdown(&lambda, &server, date, &machine);
+    println!("\n{section}");
+    if !args.no_write {
+        lambda::write(&args.report, &section)?;
     }
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! The tiers an image can come from (memory, then the object store), the single-flight gate in
-//! front of rendering, and the store's writer (write-behind, pending writes, circuit breaker).
+//! front of rendering, the store's writer (write-behind, pending writes, circuit breaker), and
+//! the render leases that keep replicas on one store from rendering an image twice.
 //! [`crate::pipeline`] decides the order; this module holds the parts.
 
 mod breaker;
 pub(crate) mod flight;
 pub(crate) mod key;
+pub(crate) mod lease;
 pub(crate) mod memory;
 mod probe;
 pub(crate) mod store;

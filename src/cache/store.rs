@@ -1,9 +1,11 @@
 //! The object-store tier behind `object_store`: a folder, S3 (and S3-compatible servers), GCS
 //! or Azure, chosen by the store URL.
 //!
-//! Writes are whole objects with `PutMode::Create`: a reader never sees half an image, and two
-//! replicas rendering the same id never clobber each other (the loser's `AlreadyExists` is a
-//! success); only an object found damaged is overwritten. Every call has a deadline, and a
+//! Writes are whole objects with `PutMode::Create` (S3 `If-None-Match: *`): a reader never sees
+//! half an image, and two replicas rendering the same id never clobber each other: the loser
+//! learns [`Put::Exists`] and serves the stored object instead of its own (so every replica
+//! serves one set of bytes, and one ETag, per id); only an object found damaged is overwritten.
+//! Leases (`lease.rs`) and `check-store` use the raw conditional calls below. Every call has a deadline, and a
 //! circuit breaker (`cache/breaker.rs`) skips the store while it keeps failing, so a hung or
 //! refusing store turns into a logged outage, never a hung request.
 //!
@@ -58,6 +60,32 @@ pub(crate) enum Got {
     Absent,
     /// An object that is not a whole image of the expected type: render and overwrite it.
     Damaged,
+}
+
+/// What a create-if-absent write came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Put {
+    /// This write made the object.
+    Created,
+    /// The key was there already (another replica's write won): nothing was written.
+    Exists,
+}
+
+/// What a compare-and-swap write came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Swap {
+    Swapped,
+    /// The object changed (or vanished) since it was read.
+    Lost,
+    /// The store has no conditional update (a folder store): no takeover is possible.
+    Unsupported,
+}
+
+/// A raw object with its version, for compare-and-swap.
+#[derive(Debug, Clone)]
+pub(crate) struct Versioned {
+    pub(crate) bytes: Bytes,
+    pub(crate) version: object_store::UpdateVersion,
 }
 
 /// How a write treats an existing object.
@@ -172,6 +200,10 @@ impl Store {
             let _ = u.set_username("");
             display = u.to_string();
         }
+        // An S3-compatible server is named by its endpoint too: "s3://bucket" alone says little.
+        if let Some(endpoint) = cfg.endpoint.as_deref().filter(|_| raw.contains("://")) {
+            display = format!("{display} at {endpoint}");
+        }
         Ok(Self {
             inner,
             attributes,
@@ -238,7 +270,7 @@ impl Store {
         })
     }
 
-    /// Writes an image: create-if-absent (an existing object counts as success), or replacing
+    /// Writes an image: create-if-absent (an existing object is [`Put::Exists`]), or replacing
     /// a damaged one. A `probe` goes to the store even while the breaker skips it.
     pub(crate) async fn put(
         &self,
@@ -248,7 +280,7 @@ impl Store {
         cache_control: &str,
         mode: WriteMode,
         probe: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Put, StoreError> {
         let mut attributes = Attributes::new();
         if self.attributes {
             attributes.insert(Attribute::ContentType, content_type.into());
@@ -263,15 +295,94 @@ impl Store {
             ..Default::default()
         };
         let path = StorePath::from(key.as_str());
-        self.guarded(probe, async {
-            match self
-                .inner
-                .put_opts(&path, PutPayload::from_bytes(bytes), opts)
-                .await
-            {
-                // Another writer got there first: its object stands, and the store answered.
-                Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
-                other => other.map(|_| ()),
+        let put = self
+            .guarded(probe, async {
+                match self
+                    .inner
+                    .put_opts(&path, PutPayload::from_bytes(bytes), opts)
+                    .await
+                {
+                    // Another writer got there first: its object stands, and the store answered.
+                    Err(object_store::Error::AlreadyExists { .. }) => Ok(Put::Exists),
+                    other => other.map(|_| Put::Created),
+                }
+            })
+            .await;
+        if let Ok(p) = put {
+            let outcome = match p {
+                Put::Created => "created",
+                Put::Exists => "conflict",
+            };
+            metrics::counter!(crate::metrics::STORE_WRITES, "outcome" => outcome).increment(1);
+        }
+        put
+    }
+
+    /// Creates `path` with `bytes` unless it exists (leases, `check-store`), within the
+    /// deadline but outside the breaker: these are coordination, not image traffic.
+    pub(crate) async fn create_raw(&self, path: &str, bytes: Bytes) -> Result<Put, StoreError> {
+        let opts = PutOptions::from(PutMode::Create);
+        let path = StorePath::from(path);
+        self.deadline(async {
+            match self.inner.put_opts(&path, bytes.into(), opts).await {
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(Put::Exists),
+                other => other.map(|_| Put::Created),
+            }
+        })
+        .await
+    }
+
+    /// `path` and its version, or `None` when absent.
+    pub(crate) async fn get_raw(&self, path: &str) -> Result<Option<Versioned>, StoreError> {
+        let path = StorePath::from(path);
+        self.deadline(async {
+            match self.inner.get(&path).await {
+                Ok(r) => {
+                    let version = object_store::UpdateVersion {
+                        e_tag: r.meta.e_tag.clone(),
+                        version: r.meta.version.clone(),
+                    };
+                    let bytes = r.bytes().await?;
+                    Ok(Some(Versioned { bytes, version }))
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    /// Replaces `path` with `bytes` only if it is still at `version`.
+    pub(crate) async fn swap_raw(
+        &self,
+        path: &str,
+        bytes: Bytes,
+        version: object_store::UpdateVersion,
+    ) -> Result<Swap, StoreError> {
+        let opts = PutOptions::from(PutMode::Update(version));
+        let path = StorePath::from(path);
+        self.deadline(async {
+            match self.inner.put_opts(&path, bytes.into(), opts).await {
+                Ok(_) => Ok(Swap::Swapped),
+                Err(
+                    object_store::Error::Precondition { .. }
+                    | object_store::Error::NotFound { .. }
+                    | object_store::Error::AlreadyExists { .. },
+                ) => Ok(Swap::Lost),
+                Err(object_store::Error::NotImplemented { .. }) => Ok(Swap::Unsupported),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    /// Deletes `path` (absent is fine).
+    pub(crate) async fn delete_raw(&self, path: &str) -> Result<(), StoreError> {
+        let path = StorePath::from(path);
+        self.deadline(async {
+            match self.inner.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(e),
             }
         })
         .await

@@ -21,7 +21,7 @@ use tracing::{debug, info, warn};
 
 use super::{
     key::Key,
-    store::{Store, WriteMode},
+    store::{Put, Store, WriteMode},
 };
 use crate::metrics as m;
 
@@ -52,6 +52,8 @@ pub(crate) struct Write {
 pub(crate) enum Written {
     /// The store confirmed it.
     Stored,
+    /// The key was there already: another replica stored it first, and its object stands.
+    Exists,
     /// Not confirmed yet: still under way, or pending until the store answers again.
     Pending,
 }
@@ -98,7 +100,8 @@ impl Writer {
         let task = tokio::spawn(async move {
             let _t = m::Timer::new(metrics::histogram!(m::STORE_SECONDS, "op" => "put"));
             match this.put(&write, false).await {
-                Ok(()) => Written::Stored,
+                Ok(Put::Created) => Written::Stored,
+                Ok(Put::Exists) => Written::Exists,
                 Err(e) => {
                     metrics::counter!(m::STORE_ERRORS, "op" => "put").increment(1);
                     warn!(key = %write.key, error = %e, "store write failed; kept to retry");
@@ -114,7 +117,7 @@ impl Writer {
         }
     }
 
-    async fn put(&self, w: &Write, probe: bool) -> Result<(), super::store::StoreError> {
+    async fn put(&self, w: &Write, probe: bool) -> Result<Put, super::store::StoreError> {
         self.store
             .put(
                 &w.key,
@@ -177,7 +180,7 @@ impl Writer {
             // The drain is the store's probe: it writes whatever the breaker says, and its
             // success closes the breaker for everyone.
             match self.put(&write, true).await {
-                Ok(()) => {
+                Ok(_) => {
                     wait = RETRY_FIRST;
                     let left = {
                         let mut q = self.pending.lock();

@@ -70,6 +70,11 @@ pub(super) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     for route in app.routes.routes() {
         let c = &route.config;
+        // Where this route's images live in the store: a CDN's origin path (docs/aws.md).
+        println!(
+            "{} {}: stored under {}/{}/",
+            c.name, c.path, c.name, route.digest
+        );
         if args.offline && route.data.is_some() {
             println!(
                 "{} {}: ok (data route; sample not fetched: --offline)",

@@ -2,6 +2,7 @@
 //! way and goes through the same [`crate::pipeline::Pipeline`].
 
 mod check;
+mod check_store;
 mod health;
 mod proxy;
 mod purge;
@@ -41,6 +42,8 @@ enum Command {
     Sign(sign::SignArgs),
     /// Ask the running service to forget an id's data and memory entry (data routes).
     Purge(purge::PurgeArgs),
+    /// Race conditional creates in the store: refuse it for a cluster unless exactly one wins.
+    CheckStore(check_store::CheckStoreArgs),
     /// Exit 0 if the running service's admin listener says it is ready (`/readyz`), else 1:
     /// a container's health check, with no curl in the image.
     Health(health::HealthArgs),
@@ -80,6 +83,10 @@ impl Common {
 
 /// Parses the command line, runs the command, prints the error chain on failure.
 pub fn run() -> ExitCode {
+    #[cfg(feature = "lambda")]
+    if crate::lambda::is_bootstrap() {
+        return lambda_bootstrap();
+    }
     let cli = Cli::parse();
     let common = match &cli.command {
         Command::Serve(a) => &a.common,
@@ -90,6 +97,7 @@ pub fn run() -> ExitCode {
         Command::Sign(a) => &a.common,
         Command::Purge(a) => &a.common,
         Command::Health(a) => &a.common,
+        Command::CheckStore(a) => &a.common,
     };
     init_tracing(&common.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -112,6 +120,7 @@ pub fn run() -> ExitCode {
             Command::Sign(a) => sign::run(a).await,
             Command::Purge(a) => purge::run(a).await,
             Command::Health(a) => health::run(a).await,
+            Command::CheckStore(a) => check_store::run(a).await,
         }
     });
     match result {
@@ -175,4 +184,28 @@ fn admin_url(common: &Common, flag: Option<String>) -> anyhow::Result<String> {
         addr.set_ip(loopback);
     }
     Ok(format!("http://{addr}"))
+}
+
+/// The Lambda function's `bootstrap`: the same router under Lambda's runtime API.
+#[cfg(feature = "lambda")]
+fn lambda_bootstrap() -> ExitCode {
+    // CloudWatch takes one JSON object a line.
+    init_tracing("json");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ogforge: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::lambda::run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ogforge: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -24,6 +24,7 @@
 //! | `[proxy]` | `proxy.rs` |
 //! | `[browser]` | `browser.rs` |
 //! | `[images]`: remote images a template names | `images.rs` |
+//! | `[cluster]`: render leases across replicas | `cluster.rs` |
 //!
 //! Around them: `layer.rs` lays the layers onto one table and `source.rs` remembers which
 //! layer set each key; `raw.rs` turns a part's table into its serde struct, reporting unknown keys (with the
@@ -40,6 +41,7 @@
 
 mod browser;
 mod cache;
+mod cluster;
 mod data;
 mod error;
 mod images;
@@ -63,6 +65,7 @@ use std::{
 };
 
 pub use browser::BrowserConfig;
+pub use cluster::{ClusterConfig, Lease};
 pub use data::{DataConfig, Field};
 pub use error::{ConfigError, ConfigErrors};
 pub use images::ImagesConfig;
@@ -85,6 +88,7 @@ use source::Sources;
 pub mod defaults {
     pub use super::browser::defaults::*;
     pub use super::cache::defaults::*;
+    pub use super::cluster::defaults::*;
     pub use super::data::defaults::*;
     pub use super::images::defaults::*;
     pub use super::page::defaults::*;
@@ -112,6 +116,8 @@ pub struct Config {
     pub browser: BrowserConfig,
     /// `[images]`: remote images named by templates.
     pub images: ImagesConfig,
+    /// `[cluster]`: render leases across replicas.
+    pub cluster: ClusterConfig,
     /// Which layer set which key, for [`Config::error`].
     sources: Sources,
 }
@@ -171,6 +177,7 @@ struct Parts {
     proxy: ProxyConfig,
     browser: BrowserConfig,
     images: ImagesConfig,
+    cluster: ClusterConfig,
 }
 
 impl Parts {
@@ -186,6 +193,7 @@ impl Parts {
             proxy: self.proxy,
             browser: self.browser,
             images: self.images,
+            cluster: self.cluster,
             sources,
         }
     }
@@ -209,6 +217,8 @@ fn gather(
     let routes = routes::load(take("routes"), base, env, &mut r.at("routes"));
     let proxy = proxy::load(take("proxy"), &mut r.at("proxy"));
     let images = images::load(take("images"), &mut r.at("images"));
+    let render_timeout = render.as_ref().map(|r| r.timeout);
+    let cluster = cluster::load(take("cluster"), render_timeout, &mut r.at("cluster"));
     let mut browser = browser::load(take("browser"), &mut r.at("browser"));
     // Chromium is looked for only when a route needs it.
     let needs_browser = (routes.iter().flatten()).any(|r| matches!(r.engine, Engine::Browser(_)));
@@ -225,6 +235,7 @@ fn gather(
         proxy: proxy?,
         browser: browser?,
         images: images?,
+        cluster: cluster?,
     })
 }
 

@@ -11,9 +11,9 @@ use serde::{
 use toml::{Table, Value};
 
 use super::{
-    browser::RawBrowser, cache::RawCache, error::Report, images::RawImages, proxy::RawProxy,
-    rate_limit::RawRateLimit, render::RawRender, routes::RawRoute, server::RawServer,
-    store::RawStore,
+    browser::RawBrowser, cache::RawCache, cluster::RawCluster, error::Report, images::RawImages,
+    proxy::RawProxy, rate_limit::RawRateLimit, render::RawRender, routes::RawRoute,
+    server::RawServer, store::RawStore,
 };
 
 /// `ogforge.toml`: one key per part.
@@ -29,6 +29,7 @@ pub(crate) struct RawConfig {
     pub(crate) proxy: RawProxy,
     pub(crate) browser: RawBrowser,
     pub(crate) images: RawImages,
+    pub(crate) cluster: RawCluster,
 }
 
 /// The keys `T` accepts, as serde derives them, so the list cannot drift from the struct.

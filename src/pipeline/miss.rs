@@ -1,7 +1,10 @@
 //! What a miss does, in the flight's own task (`cache/flight.rs`), so a client that goes away
 //! cannot cut it in half: memory again (a flight may have just ended) -> the object store
-//! (checked; a damaged object is rendered again) -> the client's render budget -> the render ->
-//! memory -> the store write, behind the response (`cache/writer.rs`).
+//! (checked; a damaged object is rendered again) -> the render lease, where `cluster.lease`
+//! asks for one (`cache/lease.rs`: another replica's image may come back instead) -> the
+//! client's render budget -> the render -> memory -> the store write, behind the response
+//! (`cache/writer.rs`). A write that finds the key taken (another replica stored it first)
+//! serves the stored object, so every replica serves one set of bytes and one ETag per id.
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
@@ -12,6 +15,7 @@ use super::Options;
 use crate::{
     cache::{
         Key, Memory, Tier,
+        lease::{Leases, Ticket},
         store::{Got, Store, WriteMode},
         writer::{Write, Writer, Written},
     },
@@ -41,6 +45,8 @@ pub(super) struct Stages {
     pub(super) memory: Memory,
     pub(super) store: Option<Store>,
     pub(super) writer: Option<Writer>,
+    /// Where this route's renders take a lease first (`cluster.lease`).
+    pub(super) leases: Option<Arc<Leases>>,
     pub(super) renderer: Arc<Renderer>,
     /// The client's render budget; `None` when off or for a caller with no client.
     pub(super) limit: Option<(Arc<RenderLimit>, IpAddr)>,
@@ -73,30 +79,66 @@ pub(super) async fn fill(
             }
         }
     }
+    let mut lease = None;
+    if let Some(leases) = &stages.leases {
+        match leases.acquire(&key, content_type).await {
+            Ticket::Served(bytes) => {
+                let image = Image::new(bytes, content_type);
+                stages.memory.insert(&key, image.clone()).await;
+                return Ok(hit(image, Tier::Store));
+            }
+            Ticket::Held(held) => lease = Some(held),
+            Ticket::Unguarded => {}
+        }
+    }
     // Only here is it certain that this request costs a render: hits never reach this line.
     if let Some((limit, client)) = &stages.limit
         && !limit.allow(*client).await
     {
         metrics::counter!(m::RATE_LIMITED, "route" => route.label.clone()).increment(1);
         debug!(%key, "client over its render rate limit");
+        release(lease);
         return Err(Reason::RateLimited);
     }
-    let (bytes, took) = render(&stages.renderer, &route, &id, data, &key).await?;
-    let image = Image::new(bytes, content_type);
+    let rendered = render(&stages.renderer, &route, &id, data, &key).await;
+    let (bytes, took) = match rendered {
+        Ok(done) => done,
+        Err(reason) => {
+            // Nothing is stored: the lease goes, and a waiter tries for itself.
+            release(lease);
+            return Err(reason);
+        }
+    };
+    let mut image = Image::new(bytes, content_type);
     stages.memory.insert(&key, image.clone()).await;
     let stored = match (&stages.writer, opts.write_store) {
         (Some(writer), true) => {
             let write = Write {
-                key,
+                key: key.clone(),
                 bytes: image.bytes.clone(),
                 content_type,
                 cache_control: route.cache_control.to_str().unwrap_or_default().to_owned(),
                 mode,
             };
-            writer.write(write).await == Written::Stored
+            match writer.write(write).await {
+                Written::Stored => true,
+                Written::Pending => false,
+                Written::Exists => match &stages.store {
+                    Some(store) => match stored_instead(store, &key, content_type).await {
+                        Some(theirs) => {
+                            image = theirs;
+                            stages.memory.insert(&key, image.clone()).await;
+                            true
+                        }
+                        None => false,
+                    },
+                    None => false,
+                },
+            }
         }
         _ => false,
     };
+    release(lease);
     Ok(Filled {
         image,
         tier: Tier::Render,
@@ -104,6 +146,31 @@ pub(super) async fn fill(
         stored,
     })
 }
+
+fn release(lease: Option<crate::cache::lease::Lease>) {
+    if let Some(lease) = lease {
+        lease.release();
+    }
+}
+
+/// After a create found the key taken: the stored object, read again once if it is not
+/// visible yet (S3 may answer "already exists" to a racing write before the winner's object
+/// can be read). `None`: this replica serves its own render.
+async fn stored_instead(store: &Store, key: &Key, content_type: &'static str) -> Option<Image> {
+    for attempt in 0..2 {
+        if attempt > 0 {
+            tokio::time::sleep(REREAD_AFTER).await;
+        }
+        if let Ok(Got::Found(bytes)) = store.get(key, content_type).await {
+            return Some(Image::new(bytes, content_type));
+        }
+    }
+    warn!(%key, "the key exists but its object cannot be read; serving this render");
+    None
+}
+
+/// How long before the one re-read of a key another replica is writing.
+const REREAD_AFTER: Duration = Duration::from_millis(100);
 
 fn hit(image: Image, tier: Tier) -> Filled {
     Filled {

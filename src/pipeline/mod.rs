@@ -15,8 +15,8 @@ use bytes::Bytes;
 use tracing::warn;
 
 use crate::{
-    cache::{Memory, Store, Tier, flight::Flights, flight::Role, writer::Writer},
-    config::{Config, OverLimit, Overload},
+    cache::{Memory, Store, Tier, flight::Flights, flight::Role, lease::Leases, writer::Writer},
+    config::{ClusterConfig, Config, OverLimit, Overload},
     metrics as m,
     outcome::{Fallback, Outcome, Refusal, Refused, Served},
     ratelimit::RenderLimit,
@@ -79,6 +79,8 @@ pub struct Pipeline {
     store: Option<Store>,
     /// Store writes behind the response, and the writes kept during an outage.
     writer: Option<Writer>,
+    /// Render leases in the store (`[cluster]`); `None` without a store.
+    leases: Option<Arc<Leases>>,
     flights: Flights<Result<Filled, Reason>>,
     renderer: Arc<Renderer>,
     /// Renders per client (`[rate_limit]`); `None` when off.
@@ -94,11 +96,13 @@ impl Pipeline {
         renderer: Renderer,
         limit: Option<RenderLimit>,
         policy: Policy,
+        cluster: &ClusterConfig,
     ) -> Self {
         Self {
             routes,
             memory,
             writer: store.clone().map(Writer::new),
+            leases: store.clone().map(|s| Arc::new(Leases::new(s, cluster))),
             store,
             flights: Flights::default(),
             renderer: Arc::new(renderer),
@@ -228,6 +232,9 @@ impl Pipeline {
                 memory: self.memory.clone(),
                 store: self.store.clone().filter(|_| opts.read_tiers),
                 writer: self.writer.clone().filter(|_| opts.write_store),
+                leases: (self.leases.clone()).filter(|l| {
+                    opts.read_tiers && opts.write_store && l.covers(&route.config.engine)
+                }),
                 renderer: Arc::clone(&self.renderer),
                 limit: self.limit.clone().zip(client),
             };
