@@ -31,7 +31,7 @@ const READY_WITHIN: Duration = Duration::from_secs(60);
 
 /// `weed server` with a master, a volume server, a filer and the S3 gateway, bound to 127.0.0.1
 /// with its data in a temporary folder; killed on drop. One identity (the test key) with admin
-/// rights; the bucket is made through the filer before the first request.
+/// rights; the bucket is made through the filer, and written to once, before it is handed out.
 pub struct Weed {
     child: Child,
     dir: tempfile::TempDir,
@@ -44,7 +44,7 @@ pub struct Weed {
 }
 
 impl Weed {
-    /// Starts SeaweedFS and waits (bounded) until a signed S3 request on the bucket answers.
+    /// Starts SeaweedFS and waits (bounded) until a signed S3 write on the bucket succeeds.
     /// A port taken between choosing and binding it makes `weed` exit: it is tried again on
     /// new ports, three times at most.
     pub async fn start() -> Self {
@@ -148,18 +148,24 @@ impl Weed {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        // 2. A signed S3 request on the bucket.
+        // 2. A signed S3 write on the bucket, deleted again: the first write makes the master
+        // grow its volumes, which on a loaded machine can take longer than ogforge's store
+        // deadline (5 s); here it happens before any replica or `check-store` comes.
+        let probe = StorePath::from("_ogforge/harness-ready");
         loop {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(fail(&mut child, format!("weed exited: {status}")));
             }
-            match store.list_with_delimiter(None).await {
+            match store.put(&probe, "ready".into()).await {
                 Ok(_) => break,
                 Err(e) if Instant::now() > deadline => {
-                    return Err(fail(&mut child, format!("S3 never answered: {e}")));
+                    return Err(fail(&mut child, format!("S3 never took a write: {e}")));
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
+        }
+        if let Err(e) = store.delete(&probe).await {
+            return Err(fail(&mut child, format!("S3 delete: {e}")));
         }
         Ok(Self {
             child,

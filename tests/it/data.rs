@@ -35,7 +35,7 @@ pub(crate) struct Api {
     pub(crate) down: Arc<std::sync::atomic::AtomicBool>,
     /// 304s post 1 gave to a matching `If-None-Match`.
     pub(crate) not_modified: Arc<AtomicUsize>,
-    /// Set once post 30 has been asked (its first ask never answers).
+    /// Set once `/img/stall-once.png` has been asked (its first ask never answers).
     pub(crate) stalled_once: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -67,8 +67,7 @@ impl Api {
 }
 
 /// Post 1 has the current title; 2 an empty one; 404 and 410 are gone; 7 never answers; 8 is
-/// 300 KB; 9 has no title; 30 never answers the first time it is asked, and has a title after
-/// that (a render that stalls once: tests/it/cluster.rs kills the replica stuck in it).
+/// 300 KB; 9 has no title.
 async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) -> Response {
     api.hits.fetch_add(1, Ordering::SeqCst);
     let token = headers.get("authorization").and_then(|v| v.to_str().ok());
@@ -95,8 +94,6 @@ async fn post(State(api): State<Api>, Path(n): Path<u32>, headers: HeaderMap) ->
         404 => StatusCode::NOT_FOUND.into_response(),
         410 => StatusCode::GONE.into_response(),
         7 => std::future::pending().await,
-        30 if !api.stalled_once.swap(true, Ordering::SeqCst) => std::future::pending().await,
-        30 => json(serde_json::json!({"title": "Taken over", "author": {"name": "Ann"}})),
         8 => json(serde_json::json!({"title": "x".repeat(300 * 1024)})),
         9 => json(serde_json::json!({"author": {"name": "Ann"}})),
         // Image fields: an avatar here, a header of 10,000 x 10,000, a data: URI, another host.
@@ -134,6 +131,12 @@ async fn image(State(api): State<Api>, Path(name): Path<String>) -> Response {
             br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><image href="http://169.254.169.254/x.png" width="10" height="10"/></svg>"#.to_vec(),
         ),
         "missing.png" => return StatusCode::NOT_FOUND.into_response(),
+        // Never answers the first time it is asked, then is red.png: a render that stalls
+        // once (tests/it/cluster.rs kills the replica stuck in it).
+        "stall-once.png" if !api.stalled_once.swap(true, Ordering::SeqCst) => {
+            return std::future::pending().await;
+        }
+        "stall-once.png" => ("image/png", red_png()),
         // A PNG signature and IHDR that claim 10,000 x 10,000, and no pixels.
         _ => {
             let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
