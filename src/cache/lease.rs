@@ -69,21 +69,18 @@ pub(crate) struct Lease {
 
 impl Lease {
     /// Deletes the lease if it is still this replica's (a waiter may have taken it over after
-    /// it expired), in a task of its own: the response does not wait for it.
-    pub(crate) fn release(self) {
-        tokio::spawn(async move {
-            match self.store.get_raw(&self.path).await {
-                Ok(Some(v)) if parse(&v.bytes).is_some_and(|b| b.nonce == self.nonce) => {
-                    if let Err(e) = self.store.delete_raw(&self.path).await {
-                        warn!(lease = %self.path, error = %e, "could not delete a lease; it expires by itself");
-                    }
-                }
-                Ok(_) => debug!(lease = %self.path, "lease taken over or gone before release"),
-                Err(e) => {
-                    warn!(lease = %self.path, error = %e, "could not read a lease to release it")
+    /// it expired). Awaited before the miss answers, so an image's response never leaves its
+    /// lease behind (a GET and a DELETE; the store write before it costs more).
+    pub(crate) async fn release(self) {
+        match self.store.get_raw(&self.path).await {
+            Ok(Some(v)) if parse(&v.bytes).is_some_and(|b| b.nonce == self.nonce) => {
+                if let Err(e) = self.store.delete_raw(&self.path).await {
+                    warn!(lease = %self.path, error = %e, "could not delete a lease; it expires by itself");
                 }
             }
-        });
+            Ok(_) => debug!(lease = %self.path, "lease taken over or gone before release"),
+            Err(e) => warn!(lease = %self.path, error = %e, "could not read a lease to release it"),
+        }
     }
 }
 
@@ -200,7 +197,7 @@ impl Leases {
             nonce,
         };
         if let Ok(Got::Found(bytes)) = self.store.get(key, content_type).await {
-            lease.release();
+            lease.release().await;
             metrics::counter!(m::LEASES, "outcome" => "waited").increment(1);
             return Ticket::Served(bytes);
         }

@@ -13,9 +13,9 @@ pub(super) mod defaults {
     /// Browser renders (~120 ms and a Chromium tab each) take a lease; HTML renders (~6 ms)
     /// cost less than the lease's PUT and DELETE, so they rely on store-once alone.
     pub const CLUSTER_LEASE: &str = "browser";
-    /// How long a lease holds before another replica may take it over: past any render that
-    /// still has a chance to finish (a stalled or killed holder costs this much at most).
-    pub const CLUSTER_LEASE_TTL_MS: u64 = 15_000;
+    /// How long a lease holds before another replica may take it over, unless set: the render
+    /// timeout plus this margin (a stalled or killed holder costs that much at most).
+    pub const CLUSTER_LEASE_MARGIN_MS: u64 = 5_000;
     /// A waiting replica's first look at the image key; it doubles up to 500 ms.
     pub const CLUSTER_LEASE_POLL_MS: u64 = 50;
 }
@@ -24,7 +24,7 @@ pub(super) mod defaults {
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RawCluster {
     pub(crate) lease: String,
-    pub(crate) lease_ttl_ms: u64,
+    pub(crate) lease_ttl_ms: Option<u64>,
     pub(crate) lease_poll_ms: u64,
 }
 
@@ -32,7 +32,7 @@ impl Default for RawCluster {
     fn default() -> Self {
         Self {
             lease: defaults::CLUSTER_LEASE.into(),
-            lease_ttl_ms: defaults::CLUSTER_LEASE_TTL_MS,
+            lease_ttl_ms: None,
             lease_poll_ms: defaults::CLUSTER_LEASE_POLL_MS,
         }
     }
@@ -61,7 +61,9 @@ impl Default for ClusterConfig {
     fn default() -> Self {
         Self {
             lease: Lease::Browser,
-            lease_ttl: Duration::from_millis(defaults::CLUSTER_LEASE_TTL_MS),
+            lease_ttl: Duration::from_millis(
+                super::render::defaults::RENDER_TIMEOUT_MS + defaults::CLUSTER_LEASE_MARGIN_MS,
+            ),
             lease_poll: Duration::from_millis(defaults::CLUSTER_LEASE_POLL_MS),
         }
     }
@@ -80,16 +82,18 @@ pub(super) fn load(
         "all" => Some(Lease::All),
         _ => r.error("lease", "must be \"off\", \"browser\" or \"all\""),
     };
-    let ttl = match render_timeout {
-        Some(t) if u128::from(raw.lease_ttl_ms) <= t.as_millis() => r.error_with(
+    let render_ms = render_timeout.map_or(0, |t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+    let ttl = match raw.lease_ttl_ms {
+        None => Some(render_ms.saturating_add(defaults::CLUSTER_LEASE_MARGIN_MS)),
+        Some(ttl) if ttl <= render_ms => r.error_with(
             "lease_ttl_ms",
             &["render.timeout_ms"],
             format!(
-                "must be longer than render.timeout_ms ({} ms): a lease must outlive its render",
-                t.as_millis()
+                "must be longer than render.timeout_ms ({render_ms} ms): a lease must outlive \
+                 its render (leave it unset for render.timeout_ms + 5000)"
             ),
         ),
-        _ => Some(raw.lease_ttl_ms),
+        Some(ttl) => Some(ttl),
     };
     let poll = r.check("lease_poll_ms", at_least(raw.lease_poll_ms, 1));
     Some(ClusterConfig {
@@ -109,9 +113,13 @@ mod tests {
     fn browser_renders_take_a_lease_by_default() {
         let c = load_str("", &[]).unwrap();
         assert_eq!(c.cluster.lease, Lease::Browser);
+        // Unset, the TTL follows the render timeout, however long.
+        assert_eq!(c.cluster.lease_ttl.as_millis(), 8_000);
+        let c = load_str("[render]\ntimeout_ms = 600000\n", &[]).unwrap();
+        assert_eq!(c.cluster.lease_ttl.as_millis(), 605_000);
         let c = load_str("[cluster]\nlease = \"all\"\nlease_ttl_ms = 4000\n", &[]).unwrap();
         assert_eq!(c.cluster.lease, Lease::All);
-        assert_eq!(c.cluster.lease_ttl.as_millis(), 4000);
+        assert_eq!(c.cluster.lease_ttl.as_millis(), 4_000);
     }
 
     #[test]

@@ -97,7 +97,7 @@ pub(super) async fn fill(
     {
         metrics::counter!(m::RATE_LIMITED, "route" => route.label.clone()).increment(1);
         debug!(%key, "client over its render rate limit");
-        release(lease);
+        release(lease).await;
         return Err(Reason::RateLimited);
     }
     let rendered = render(&stages.renderer, &route, &id, data, &key).await;
@@ -105,7 +105,7 @@ pub(super) async fn fill(
         Ok(done) => done,
         Err(reason) => {
             // Nothing is stored: the lease goes, and a waiter tries for itself.
-            release(lease);
+            release(lease).await;
             return Err(reason);
         }
     };
@@ -138,7 +138,7 @@ pub(super) async fn fill(
         }
         _ => false,
     };
-    release(lease);
+    release(lease).await;
     Ok(Filled {
         image,
         tier: Tier::Render,
@@ -147,9 +147,9 @@ pub(super) async fn fill(
     })
 }
 
-fn release(lease: Option<crate::cache::lease::Lease>) {
+async fn release(lease: Option<crate::cache::lease::Lease>) {
     if let Some(lease) = lease {
-        lease.release();
+        lease.release().await;
     }
 }
 
