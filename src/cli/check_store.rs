@@ -4,7 +4,10 @@
 //! any round has more than one winner, as s3s-fs 0.14 does; SeaweedFS, MinIO, S3, R2, GCS,
 //! Azure and a local folder have exactly one. The probe keys are deleted afterwards.
 
-use std::{process::ExitCode, time::SystemTime};
+use std::{
+    process::ExitCode,
+    time::{Duration, SystemTime},
+};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -25,9 +28,16 @@ pub(super) struct CheckStoreArgs {
     rounds: u16,
 }
 
+/// The least time one racing create gets: servers that make racing conditional creates of one
+/// key wait on each other (SeaweedFS: several seconds for 16) answer correctly, only late,
+/// and a serving deadline (`store.timeout_ms`) would take that for a failure.
+const RACE_DEADLINE: Duration = Duration::from_secs(30);
+
 pub(super) async fn run(args: CheckStoreArgs) -> anyhow::Result<ExitCode> {
     let config = args.common.load(None)?;
-    let store = Store::open(&config.store).map_err(|e| config.error("store.url", e))?;
+    let mut store_config = config.store.clone();
+    store_config.timeout = store_config.timeout.max(RACE_DEADLINE);
+    let store = Store::open(&store_config).map_err(|e| config.error("store.url", e))?;
     let stamp = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -58,8 +68,9 @@ pub(super) async fn run(args: CheckStoreArgs) -> anyhow::Result<ExitCode> {
         if winners != 1 {
             eprintln!(
                 "{}: {winners} of {} conditional creates of one key succeeded (round {}): this \
-                 store does not make create-if-absent atomic. Do not run several replicas on it: \
-                 store-once and the render lease rely on exactly one winner.",
+                 store does not make create-if-absent atomic: it is not fit for a cluster. Do not run \
+                 several replicas on it: store-once and the render lease rely on exactly one \
+                 winner.",
                 store.display,
                 args.racers,
                 round + 1
