@@ -637,18 +637,7 @@ impl Drop for Front {
     fn drop(&mut self) {
         // SIGTERM first: nginx's master then stops its workers and cache processes, Varnish's
         // manager its child; a killed master would leave them behind.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::util::terminate(&mut self.child);
     }
 }
 
