@@ -177,6 +177,29 @@ impl Pipeline {
         }
     }
 
+    /// A memory hit, answered before any deadline, span or flight: the one lookup a hit needs.
+    /// Everything else (a miss, a data route, whose key needs its data, a request that did not
+    /// resolve) comes back for [`Self::serve`].
+    pub async fn memory_hit(&self, resolution: Resolution) -> Result<Outcome, Resolution> {
+        let resolved = match resolution {
+            Ok(resolved) if resolved.route.data.is_none() => resolved,
+            other => return Err(other),
+        };
+        let key = resolved.route.key(&resolved.id, None);
+        match self.memory.get(&key).await {
+            Some(image) => Ok(Outcome::Served(Served {
+                route: resolved.route,
+                id: resolved.id,
+                image,
+                tier: Tier::Memory,
+                joined: false,
+                render_time: None,
+                stored: true,
+            })),
+            None => Err(Ok(resolved)),
+        }
+    }
+
     /// A local caller (`render`, `warm`): no deadline, and what cannot be served is the default
     /// image with its reason.
     pub async fn run(&self, resolution: Resolution, opts: Options) -> Outcome {
