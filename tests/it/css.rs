@@ -11,12 +11,12 @@
 //! ```
 //!
 //! It writes `target/css-support.md` (the table) and, per snippet, `target/css-support/NAME.
-//! {ogforge,chromium}.png` for a person to look at.
+//! {ogforge,chromium,pair}.png` for a person to look at (`pair`: ogforge left, Chromium right).
 
 use std::{fmt::Write as _, path::Path};
 
 use crate::{
-    golden::{Rgb, decode_png},
+    golden::{Rgb, decode_png, encode_png},
     util::{Workdir, get as fetch, tool},
 };
 
@@ -93,6 +93,67 @@ fn snippets() -> Vec<(&'static str, &'static str, String)> {
          format!(r#"<div style="width:100%;height:100%;background-image:url({PICTURE});background-size:cover;background-position:center"></div>"#)),
         ("font-face", "@font-face in the template (a web font by URL)",
          r#"<style>@font-face{font-family:Brand;src:url(/_ogforge/preview/fonts/inter-latin-700-normal.woff2)}</style><div style="padding:30px;font-family:Brand;font-size:48px">Web font</div>"#.into()),
+        ("box-sizing", "the border-radius box with box-sizing: border-box set",
+         r#"<div style="margin:30px;width:300px;height:160px;box-sizing:border-box;border-radius:32px;border:8px solid #0ea5e9;background:#e0f2fe"></div>"#.into()),
+        ("flex-wrap-bb", "the flex-wrap row with box-sizing: border-box set",
+         r#"<div style="display:flex;flex-wrap:wrap;gap:10px;padding:10px;width:100%;box-sizing:border-box">
+            <div style="flex-grow:1;width:150px;height:60px;background:#0ea5e9"></div><div style="flex-grow:2;width:150px;height:60px;background:#f59e0b"></div>
+            <div style="flex-grow:1;width:150px;height:60px;background:#10b981"></div><div style="flex-grow:1;width:150px;height:60px;background:#e11d48"></div></div>"#.into()),
+        ("margin-auto", "margin: auto centring, calc()",
+         r#"<div style="display:flex;width:100%;height:100%"><div style="margin:auto;width:calc(50% - 40px);height:calc(100% - 80px);background:#0ea5e9"></div></div>"#.into()),
+        ("aspect-ratio", "aspect-ratio: 16 / 9",
+         r#"<div style="padding:20px"><div style="width:320px;aspect-ratio:16 / 9;background:#10b981"></div></div>"#.into()),
+        ("grid-areas", "grid-template-areas with named areas",
+         r#"<div style="display:grid;grid-template-columns:120px 1fr;grid-template-rows:60px 1fr;grid-template-areas:'head head' 'side main';gap:8px;width:100%;height:100%;padding:8px;box-sizing:border-box">
+            <div style="grid-area:head;background:#0ea5e9"></div><div style="grid-area:side;background:#f59e0b"></div><div style="grid-area:main;background:#10b981"></div></div>"#.into()),
+        ("selectors", "<style> selectors: descendant, child, :first-child, :nth-child()",
+         r#"<style>.l > div{height:40px;margin:6px 20px;background:#cbd5e1}.l div:first-child{background:#0ea5e9}.l > div:nth-child(3){background:#e11d48}</style><div class="l"><div></div><div></div><div></div><div></div></div>"#.into()),
+        ("colors", "hsl(), rgb() with alpha, hex with alpha, oklch()",
+         r#"<div style="display:flex;gap:10px;padding:20px"><div style="width:100px;height:160px;background:hsl(200 90% 45%)"></div><div style="width:100px;height:160px;background:rgb(225 29 72 / 60%)"></div><div style="width:100px;height:160px;background:#10b98180"></div><div style="width:100px;height:160px;background:oklch(0.7 0.15 60)"></div></div>"#.into()),
+        ("conic-gradient", "conic-gradient and repeating-linear-gradient",
+         r#"<div style="display:flex;gap:20px;padding:20px"><div style="width:200px;height:200px;border-radius:50%;background-image:conic-gradient(#0ea5e9,#f59e0b,#e11d48,#0ea5e9)"></div><div style="width:200px;height:200px;background-image:repeating-linear-gradient(45deg,#0f172a 0 10px,#fde68a 10px 20px)"></div></div>"#.into()),
+        ("text-decoration", "text-decoration: underline, line-through",
+         r#"<div style="padding:30px;font-size:36px"><span style="text-decoration:underline">underlined</span> and <span style="text-decoration:line-through">struck</span></div>"#.into()),
+        ("background-clip-text", "gradient text: background-clip: text",
+         r#"<div style="display:flex;padding:30px"><div style="font-size:72px;font-weight:700;background-image:linear-gradient(90deg,#0ea5e9,#e11d48);background-clip:text;-webkit-background-clip:text;color:transparent">Gradient</div></div>"#.into()),
+        ("word-break", "overflow-wrap: anywhere on a long URL",
+         r#"<div style="margin:20px;width:300px;font-size:24px;overflow-wrap:anywhere">https://social.example.com/posts/a-very-long-slug-without-any-spaces-at-all.jpg</div>"#.into()),
+        ("inline-block", "display: inline-block boxes in a line of text",
+         r#"<div style="padding:30px;font-size:28px">before <span style="display:inline-block;width:80px;height:40px;background:#0ea5e9"></span> after</div>"#.into()),
+        ("float", "float: left with text beside it",
+         r#"<div style="padding:20px;font-size:24px"><div style="float:left;width:120px;height:120px;margin-right:16px;background:#f59e0b"></div>Text that should flow to the right of the floated box and under it.</div>"#.into()),
+        ("table", "<table> layout",
+         r#"<table style="margin:20px;border-collapse:collapse;font-size:24px"><tr><td style="border:2px solid #0f172a;padding:8px">one</td><td style="border:2px solid #0f172a;padding:8px">two</td></tr><tr><td style="border:2px solid #0f172a;padding:8px">three</td><td style="border:2px solid #0f172a;padding:8px">four</td></tr></table>"#.into()),
+        ("pseudo-elements", "::before / ::after with content",
+         r#"<style>.p::before{content:"";display:block;width:120px;height:60px;background:#e11d48}.p::after{content:"after";color:#0ea5e9}</style><div class="p" style="padding:20px;font-size:32px">text </div>"#.into()),
+        ("clip-path", "clip-path: circle() / polygon()",
+         r#"<div style="display:flex;gap:20px;padding:20px"><div style="width:200px;height:200px;background:#0ea5e9;clip-path:circle(40%)"></div><div style="width:200px;height:200px;background:#f59e0b;clip-path:polygon(50% 0,100% 100%,0 100%)"></div></div>"#.into()),
+        ("mix-blend-mode", "mix-blend-mode: multiply",
+         r#"<div style="display:flex;padding:30px"><div style="width:200px;height:160px;background:#0ea5e9"></div><div style="width:200px;height:160px;margin-left:-80px;background:#f59e0b;mix-blend-mode:multiply"></div></div>"#.into()),
+        ("mask-image", "mask-image: linear-gradient()",
+         r#"<div style="width:100%;height:100%;background:#0ea5e9;mask-image:linear-gradient(90deg,#000,transparent)"></div>"#.into()),
+        ("inline-svg", "an inline <svg> element",
+         r##"<div style="display:flex;padding:20px"><svg width="200" height="200" viewBox="0 0 200 200" xmlns="http://www.w3.org/2000/svg"><circle cx="100" cy="100" r="80" fill="#e11d48"/><rect x="60" y="60" width="80" height="80" fill="#fde68a"/></svg></div>"##.into()),
+        ("writing-mode", "writing-mode: vertical-rl",
+         r#"<div style="padding:20px;font-size:32px;writing-mode:vertical-rl;height:200px">vertical</div>"#.into()),
+        ("outline", "outline with outline-offset",
+         r#"<div style="margin:40px;width:240px;height:120px;background:#e0f2fe;outline:4px solid #e11d48;outline-offset:6px"></div>"#.into()),
+        ("text-wrap-balance", "text-wrap: balance on a two-line title",
+         r#"<div style="margin:20px;width:440px;font-size:34px;font-weight:700;text-wrap:balance">Shipping social cards without a browser today</div>"#.into()),
+        ("hyphens", "hyphens: auto (lang en)",
+         r#"<div lang="en" style="margin:20px;width:150px;font-size:30px;hyphens:auto">Internationalization considerations</div>"#.into()),
+        ("tabular-nums", "font-variant-numeric: tabular-nums",
+         r#"<div style="padding:20px;font-size:40px;font-variant-numeric:tabular-nums"><div>111111</div><div>888888</div></div>"#.into()),
+        ("text-indent", "text-indent and <br>",
+         r#"<div style="padding:20px;font-size:28px;text-indent:60px">First line indented<br>after a break</div>"#.into()),
+        ("columns", "multi-column layout: columns: 2",
+         format!(r#"<div style="margin:20px;columns:2;column-gap:30px;font-size:22px">{text}</div>"#)),
+        ("backdrop-filter", "backdrop-filter: blur()",
+         r#"<div style="position:relative;width:100%;height:100%;background-image:repeating-linear-gradient(90deg,#0f172a 0 20px,#fde68a 20px 40px)"><div style="position:absolute;left:100px;top:50px;width:280px;height:140px;backdrop-filter:blur(8px);background:rgba(255,255,255,0.2)"></div></div>"#.into()),
+        ("media-query", "@media (min-width: 400px) in a <style> block",
+         r#"<style>.m{width:100px;height:100px;background:#e11d48}@media (min-width: 400px){.m{background:#10b981;width:300px}}</style><div style="padding:20px"><div class="m"></div></div>"#.into()),
+        ("border-image", "border-image: linear-gradient()",
+         r#"<div style="margin:30px;width:300px;height:140px;box-sizing:border-box;border:12px solid;border-image:linear-gradient(90deg,#0ea5e9,#e11d48) 1"></div>"#.into()),
         ("font-weight", "Inter 400 and 700 from the bundled pack",
          r#"<div style="padding:20px;font-size:44px"><div>Regular 400</div><div style="font-weight:700">Bold 700</div></div>"#.into()),
     ]
@@ -110,6 +171,21 @@ fn template() -> String {
         "<div style=\"display:flex;flex-direction:column;width:{W}px;height:{H}px;overflow:hidden;\
          background:#ffffff;color:#0f172a;font-family:Inter;font-size:24px\">{t}</div>"
     )
+}
+
+/// `a` and `b` side by side, 8 grey pixels apart, for a person to compare.
+fn side_by_side(a: &Rgb, b: &Rgb) -> Rgb {
+    const GAP: u32 = 8;
+    let (w, h) = (a.0 + GAP + b.0, a.1.max(b.1));
+    let mut px = vec![160u8; (w * h * 3) as usize];
+    for (img, x0) in [(a, 0), (b, a.0 + GAP)] {
+        for y in 0..img.1 {
+            let row = &img.2[(y * img.0 * 3) as usize..((y + 1) * img.0 * 3) as usize];
+            let at = ((y * w + x0) * 3) as usize;
+            px[at..at + row.len()].copy_from_slice(row);
+        }
+    }
+    (w, h, px)
 }
 
 /// Share of pixels whose largest channel difference is over 32, and the mean absolute
@@ -164,7 +240,10 @@ async fn css_support() {
         );
         std::fs::write(out.join(format!("{name}.ogforge.png")), &ours).unwrap();
         std::fs::write(out.join(format!("{name}.chromium.png")), &theirs).unwrap();
-        let (off, mad) = compare(&decode_png(&ours), &decode_png(&theirs));
+        let (ours, theirs) = (decode_png(&ours), decode_png(&theirs));
+        let pair = encode_png(&side_by_side(&ours, &theirs));
+        std::fs::write(out.join(format!("{name}.pair.png")), pair).unwrap();
+        let (off, mad) = compare(&ours, &theirs);
         let _ = writeln!(table, "| `{name}` | {what} | {off:.1} % | {mad:.2} |");
     }
     println!("ogforge's HTML renderer against Chromium, same HTML, {W}x{H}:\n{table}");
