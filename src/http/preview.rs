@@ -643,6 +643,22 @@ mod tests {
         assert_eq!(r.unwrap().status(), StatusCode::NOT_FOUND);
     }
 
+    /// The token the page polls follows the routes' digests: an option that changes the pixels
+    /// changes it.
+    #[test]
+    fn the_version_follows_the_digests() {
+        let build = |env: &[(&str, &str)]| {
+            let env: Vec<(String, String)> = (env.iter())
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            let config = crate::config::load_with_env(None, &Overrides::default(), &env).unwrap();
+            routes_version(&App::build(&config, Needs::NOTHING).unwrap())
+        };
+        let v = build(&[]);
+        assert_eq!(v, build(&[]));
+        assert_ne!(v, build(&[("OGFORGE__ROUTES__0__QUALITY", "90")]));
+    }
+
     #[test]
     fn loopback_addresses() {
         let a = |s: &str| s.parse::<SocketAddr>().unwrap();
