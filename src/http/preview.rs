@@ -32,6 +32,7 @@ use axum::{
     routing::get,
 };
 use base64::Engine as _;
+use futures::StreamExt;
 use minijinja::{AutoEscape, Environment, Value, context};
 use ogforge_tags::Id;
 use serde::Serialize;
@@ -53,6 +54,10 @@ pub(super) const PATH: &str = "/_ogforge/preview";
 
 /// Ids one gallery request may ask for on top of the samples: each is a render.
 const MAX_QUERY_IDS: usize = 32;
+
+/// Cards one page draws at once: the gallery shares the render permits and queue with served
+/// requests, so a page of many cards must not fill the queue and get them refused.
+const PAGE_RENDERS: usize = 4;
 
 /// How often the page asks whether the routes changed.
 const POLL_MS: u64 = 1000;
@@ -195,6 +200,16 @@ impl IntoResponse for Bad {
     }
 }
 
+/// Where a card's id came from; shown on the page as `sample` or `query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Asked {
+    /// The route's `sample_id`: the operator's own choice.
+    Sample,
+    /// The gallery's query: anyone's who reaches the admin listener.
+    Query,
+}
+
 /// One card of the gallery: what was asked for, and what came of it.
 #[derive(Debug, Serialize)]
 struct Entry {
@@ -203,8 +218,7 @@ struct Entry {
     renderer: &'static str,
     /// The id's text as asked (valid or not).
     id: String,
-    /// `sample` (the route's `sample_id`) or `query`.
-    from: &'static str,
+    from: Asked,
     /// The card as a `data:` URI: the page holds what it shows, so one render serves both.
     image: Option<String>,
     /// Why there is no card: the reason code a served request would carry, and the error.
@@ -230,7 +244,7 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(route: &Route, id: &str, from: &'static str) -> Self {
+    fn new(route: &Route, id: &str, from: Asked) -> Self {
         let c = &route.config;
         let px = |v: u32| (v as f32 * c.device_scale).round() as u32;
         let link = |what: &str| admin_link(what, &c.name, id);
@@ -295,10 +309,10 @@ async fn gallery(State(s): State<PreviewState>, uri: Uri) -> Response {
             Err(bad) => return bad.into_response(),
         },
     };
-    let mut wanted: Vec<(Arc<Route>, String, &'static str)> = Vec::new();
+    let mut wanted: Vec<(Arc<Route>, String, Asked)> = Vec::new();
     for route in app.routes.routes() {
         if let Some(sample) = &route.config.sample_id {
-            wanted.push((Arc::clone(route), sample.clone(), "sample"));
+            wanted.push((Arc::clone(route), sample.clone(), Asked::Sample));
         }
     }
     for raw in &q.ids {
@@ -310,17 +324,22 @@ async fn gallery(State(s): State<PreviewState>, uri: Uri) -> Response {
             _ => (Some(Arc::clone(&default_route)), raw.as_str()),
         };
         if let Some(route) = route {
-            wanted.push((route, id.to_owned(), "query"));
+            wanted.push((route, id.to_owned(), Asked::Query));
         }
     }
     let without_sample: Vec<String> = (app.routes.routes().iter())
         .filter(|r| r.config.sample_id.is_none())
         .map(|r| r.config.name.clone())
         .collect();
-    let entries = futures::future::join_all(
-        (wanted.iter()).map(|(route, id, from)| entry(&app, route, id, from)),
-    )
-    .await;
+    // Owned futures: a stream of ones borrowing `wanted` is not `Send` to the compiler.
+    let entries: Vec<Entry> = futures::stream::iter(wanted)
+        .map(|(route, id, from)| {
+            let app = Arc::clone(&app);
+            async move { entry(&app, &route, &id, from).await }
+        })
+        .buffered(PAGE_RENDERS)
+        .collect()
+        .await;
     let page = PAGE.get_template("preview.html").and_then(|t| {
         t.render(context! {
             entries => entries,
@@ -365,7 +384,7 @@ fn page_policy() -> String {
 }
 
 /// One card of the gallery.
-async fn entry(app: &App, route: &Arc<Route>, raw: &str, from: &'static str) -> Entry {
+async fn entry(app: &App, route: &Arc<Route>, raw: &str, from: Asked) -> Entry {
     let e = Entry::new(route, raw, from);
     let id = match route.config.ids.check(raw) {
         Ok(id) => id,
@@ -374,8 +393,8 @@ async fn entry(app: &App, route: &Arc<Route>, raw: &str, from: &'static str) -> 
     // A sample is the operator's own choice, so a signed route's page shows its signed URL;
     // an id from the query gets what any request's value gets (the default image there).
     let tags = match from {
-        "sample" => route.tags.signed_tags(id.as_str()),
-        _ => route.tags.tags(Some(id.as_str())),
+        Asked::Sample => route.tags.signed_tags(id.as_str()),
+        Asked::Query => route.tags.tags(Some(id.as_str())),
     };
     let mut e = Entry {
         tags: tags.to_html(),
