@@ -18,7 +18,7 @@
 //!
 //! Beside the path: [`app`] builds every part once from [`config`]; [`proxy`] rewrites the main
 //! site's tags from the same route table; the admin listener's preview gallery
-//! (`http/preview.rs`) draws cards through [`pipeline`] without the tiers; [`cli`] is the
+//! (`http/preview/`) draws cards through [`pipeline`] without the tiers; [`cli`] is the
 //! command line; [`metrics`] names every metric. Leaf modules everyone uses, which import
 //! nothing of ogforge: [`reason`], [`image`], [`remote_image`], [`assets`] (embedded template,
 //! fonts, default image and the gallery's page) and [`signing`].

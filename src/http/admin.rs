@@ -3,7 +3,7 @@
 //! memory tier's size and the process's RSS, are refreshed on each scrape), and
 //! `POST /_ogforge/purge?route=NAME&id=ID`, which forgets an id's data and memory entry here
 //! (pair it with a CDN invalidation of the image's URL: see docs/data.md). The preview gallery
-//! under `/_ogforge/preview` is `preview.rs`'s.
+//! under `/_ogforge/preview` is `preview/`'s.
 
 use std::{collections::HashMap, net::SocketAddr};
 

@@ -1,4 +1,4 @@
-//! What the preview gallery (`http/preview.rs`) asks of the pipeline: a route's card for an id
+//! What the preview gallery (`http/preview/`) asks of the pipeline: a route's card for an id
 //! drawn by the same data stage and renderer as a served one (the same permits, timeout and
 //! remote images), but never read from or written to a tier, and never counted as a served
 //! request or a render in the metrics, so an operator's page cannot skew them or fill the store
