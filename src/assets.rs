@@ -8,6 +8,8 @@
 
 /// The card template of the embedded default route.
 pub(crate) const TEMPLATE: &str = include_str!("../assets/default.html");
+/// The preview gallery's page (`http/preview/page.rs`), a minijinja template.
+pub(crate) const PREVIEW_PAGE: &str = include_str!("../assets/preview.html");
 /// The default image served when no card can be (invalid id, failed render).
 pub(crate) const DEFAULT_IMAGE: &[u8] = include_bytes!("../assets/default.jpg");
 

@@ -7,6 +7,7 @@ mod conn;
 mod guard;
 mod image;
 mod observe;
+mod preview;
 mod request_id;
 mod response;
 mod tags;
@@ -66,10 +67,14 @@ pub fn router(app: Arc<App>, server: &ServerConfig) -> Router {
         .with_state(AppState { app })
 }
 
-/// The admin router: health, readiness and Prometheus metrics, on their own listener so they
-/// are never exposed with the public one.
-pub fn admin_router(app: Arc<App>, metrics: Option<PrometheusHandle>) -> Router {
-    admin::router(AppState { app }, metrics)
+/// The admin router: health, readiness, Prometheus metrics, purge and the preview gallery, on
+/// their own listener (bound at `addr`) so they are never exposed with the public one.
+pub fn admin_router(
+    app: Arc<App>,
+    metrics: Option<PrometheusHandle>,
+    addr: Option<std::net::SocketAddr>,
+) -> Router {
+    admin::router(AppState { app }, metrics, addr)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! never cached in memory.
 
 mod miss;
+mod preview;
 
 use std::{sync::Arc, time::Duration};
 
@@ -26,6 +27,7 @@ use crate::{
     route::{Route, RouteTable},
 };
 use miss::{Filled, Stages};
+pub use preview::Preview;
 
 /// What a caller wants from the tiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
