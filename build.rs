@@ -4,23 +4,25 @@
 //! 17). The bytes are the ones run-time decoding gave (the same `wuff`), so the font digest and
 //! every storage key stay as they were.
 
-use std::{fs, path::Path};
+use std::{error::Error, fs, path::Path};
 
-fn main() {
+fn main() -> Result<(), Box<dyn Error>> {
     let src = Path::new("assets/fonts");
     println!("cargo::rerun-if-changed={}", src.display());
-    let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR for build scripts");
-    let mut names: Vec<_> = fs::read_dir(src)
-        .expect("assets/fonts is part of the source tree")
+    let out = std::env::var("OUT_DIR")?;
+    let mut paths: Vec<_> = fs::read_dir(src)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "woff2"))
         .collect();
-    names.sort();
-    for path in names {
-        let bytes = fs::read(&path).expect("a bundled font is readable");
-        let sfnt = wuff::decompress_woff2(&bytes)
-            .unwrap_or_else(|e| panic!("{} is not a valid WOFF2 font: {e:?}", path.display()));
-        let name = path.file_name().expect("a file name").to_string_lossy();
-        fs::write(Path::new(&out).join(format!("{name}.sfnt")), sfnt).expect("OUT_DIR is writable");
+    paths.sort();
+    for path in paths {
+        let sfnt = wuff::decompress_woff2(&fs::read(&path)?)
+            .map_err(|e| format!("{} is not a valid WOFF2 font: {e:?}", path.display()))?;
+        let name = path.file_name().ok_or("a font without a file name")?;
+        fs::write(
+            Path::new(&out).join(format!("{}.sfnt", name.to_string_lossy())),
+            sfnt,
+        )?;
     }
+    Ok(())
 }
