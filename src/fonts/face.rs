@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn a_text_subset_and_the_emoji_font() {
-        let inter = &faces(&bundled("inter-cyrillic-700-normal.woff2")).unwrap()[0];
+        let inter = &faces(bundled("inter-cyrillic-700-normal.woff2")).unwrap()[0];
         assert_eq!(inter.family, "Inter");
         assert_eq!(inter.style, (700, false, 100));
         assert_eq!(inter.colour, Colour::None);
@@ -135,7 +135,7 @@ mod tests {
                 .any(|(a, b)| (*a..=*b).contains(&(c as u32)))
         };
         assert!(covers(inter, 'Ж') && !covers(inter, 'Ω'));
-        let emoji = &faces(&bundled("twemoji-colrv0.woff2")).unwrap()[0];
+        let emoji = &faces(bundled("twemoji-colrv0.woff2")).unwrap()[0];
         assert_eq!(emoji.colour, Colour::Drawn("COLRv0"));
         assert!(covers(emoji, '😀'));
     }
