@@ -5,6 +5,8 @@
 #   bench/run.sh --quick    smoke run (60 ids, 3 s wrk runs, QUICK=1 for the peers)
 #   bench/run.sh --quick --skip-peers   ogforge only; the peers' last results are reused
 #   bench/run.sh --data-only     the data routes' misses (issue 12) alone, their own section
+#   bench/run.sh --scaling-only  hits/s and misses/s at concurrency 1-32, one CPU against all
+#                                (issue 17), its own section
 #   bench/run.sh --lambda-only   the Lambda build's cold start next to the server's (issue 15);
 #                                needs target/lambda/ogforge/bootstrap (scripts/test.sh builds it)
 #

@@ -21,6 +21,10 @@ pub(crate) struct Args {
     /// section of docs/BENCHMARKS.md.
     #[arg(long)]
     pub(crate) lambda_only: bool,
+    /// Only the scaling series (issue 17): hits/s and misses/s at concurrency 1 to 32, one
+    /// CPU against all; writes its own section of docs/BENCHMARKS.md.
+    #[arg(long)]
+    pub(crate) scaling_only: bool,
     /// The Lambda zip's bootstrap, unzipped (scripts/test.sh builds it).
     #[arg(long, default_value = "target/lambda/ogforge/bootstrap")]
     pub(crate) lambda_bootstrap: PathBuf,

@@ -64,8 +64,13 @@ pub(crate) fn against_nginx(
 }
 
 fn wrk(url: &str, secs: u32) -> Result<Wrk> {
+    wrk_with(url, secs, WRK_THREADS, WRK_CONNECTIONS)
+}
+
+/// `wrk` with `threads` threads over `connections` keep-alive connections.
+pub(crate) fn wrk_with(url: &str, secs: u32, threads: &str, connections: &str) -> Result<Wrk> {
     let out = Command::new("wrk")
-        .args(["-t", WRK_THREADS, "-c", WRK_CONNECTIONS, "--latency", "-d"])
+        .args(["-t", threads, "-c", connections, "--latency", "-d"])
         .arg(format!("{secs}s"))
         .arg(url)
         .output()

@@ -46,6 +46,7 @@ mod peers;
 mod procfs;
 mod quality;
 mod report;
+mod scaling;
 mod server;
 mod stats;
 
@@ -98,6 +99,9 @@ fn run(args: Args) -> Result<()> {
     if args.lambda_only {
         return lambda_only(&args, &plan, work.path(), &date);
     }
+    if args.scaling_only {
+        return scaling_only(&args, &plan, work.path(), &date);
+    }
     // nginx workers run as `nobody` when started by root: they must reach the served file.
     fs::set_permissions(work.path(), fs::Permissions::from_mode(0o755))?;
     let mut noise = Noise::default();
@@ -113,6 +117,7 @@ fn run(args: Args) -> Result<()> {
     };
     let served = html_series(&args, &plan, work.path(), &mut noise, &mut ours)?;
     let data = data_series(&args, &plan, work.path())?;
+    let scaling = scaling::scaling_series(&args, &plan, work.path())?;
     let steal = steal_pct(steal0, wall0.elapsed());
     noise.sample();
 
@@ -146,9 +151,12 @@ fn run(args: Args) -> Result<()> {
     let machine = format!("{}, {} CPUs", report.machine.cpu, report.machine.nproc);
     let data_section = data::markdown(&data, &report.date, &machine);
     println!("\n{data_section}");
+    let scaling_section = scaling::markdown(&scaling, &report.date, &machine);
+    println!("\n{scaling_section}");
     if !args.no_write {
         write_outputs(&args, &report, &served.cards.png_path, started)?;
         data::write(&args.report, &data_section)?;
+        scaling::write(&args.report, &scaling_section)?;
     }
     Ok(())
 }
@@ -162,6 +170,19 @@ fn data_only(args: &Args, plan: &Plan, work: &Path, date: &str) -> Result<()> {
     println!("\n{section}");
     if !args.no_write {
         data::write(&args.report, &section)?;
+    }
+    Ok(())
+}
+
+/// The scaling series alone, and its section of the report.
+fn scaling_only(args: &Args, plan: &Plan, work: &Path, date: &str) -> Result<()> {
+    let s = scaling::scaling_series(args, plan, work)?;
+    let m = Machine::read();
+    let machine = format!("{}, {} CPUs", m.cpu, m.nproc);
+    let section = scaling::markdown(&s, date, &machine);
+    println!("\n{section}");
+    if !args.no_write {
+        scaling::write(&args.report, &section)?;
     }
     Ok(())
 }

@@ -103,7 +103,13 @@ pub(crate) fn throughput_series(
 }
 
 /// `n` never-stored ids over `c` keep-alive connections at once.
-fn throughput(addr: SocketAddr, ext: &str, first: u64, n: usize, c: usize) -> Result<Throughput> {
+pub(crate) fn throughput(
+    addr: SocketAddr,
+    ext: &str,
+    first: u64,
+    n: usize,
+    c: usize,
+) -> Result<Throughput> {
     let conns = (0..c)
         .map(|_| Conn::open(addr))
         .collect::<Result<Vec<_>>>()?;

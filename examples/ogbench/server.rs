@@ -33,7 +33,20 @@ impl Ogforge {
         log: &Path,
         env: &[(String, String)],
     ) -> Result<Self> {
-        let mut child = spawn_serve(args, store, admin, log, env)?;
+        Self::spawn_on(args, store, admin, log, env, None)
+    }
+
+    /// As [`Self::spawn`], on the CPUs `cpus` only (`taskset -c`), from its first instruction:
+    /// ogforge then sizes its pools (tokio workers, render permits, rayon) for those CPUs.
+    pub(crate) fn spawn_on(
+        args: &Args,
+        store: &Path,
+        admin: Option<u16>,
+        log: &Path,
+        env: &[(String, String)],
+        cpus: Option<&str>,
+    ) -> Result<Self> {
+        let mut child = spawn_serve(args, store, admin, log, env, cpus)?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
         let mut server = Self {
             child,
@@ -93,10 +106,20 @@ fn spawn_serve(
     admin: Option<u16>,
     log: &Path,
     env: &[(String, String)],
+    cpus: Option<&str>,
 ) -> Result<Child> {
     let log_file = OpenOptions::new().create(true).append(true).open(log)?;
     let admin = admin.map(|p| format!("127.0.0.1:{p}")).unwrap_or_default();
-    Command::new(&args.ogforge)
+    // taskset execs ogforge: the child's pid is ogforge's.
+    let mut command = match cpus {
+        Some(cpus) => {
+            let mut c = Command::new("taskset");
+            c.args(["-c", cpus]).arg(&args.ogforge);
+            c
+        }
+        None => Command::new(&args.ogforge),
+    };
+    command
         .arg("serve")
         .arg("--config")
         .arg(&args.config)
