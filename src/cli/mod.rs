@@ -6,10 +6,12 @@ mod check_store;
 mod health;
 mod proxy;
 mod purge;
+mod reload;
 mod render;
 mod serve;
 mod sign;
 mod warm;
+mod watch;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -50,7 +52,7 @@ enum Command {
 }
 
 /// Options every command takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 struct Common {
     /// Config file (TOML). Without one, the embedded defaults.
     #[arg(long, short = 'c', env = "OGFORGE_CONFIG", value_name = "FILE")]

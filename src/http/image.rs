@@ -17,7 +17,8 @@ pub(super) async fn handle(State(state): State<AppState>, req: Request) -> Respo
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let resolution = state.app.resolver.request(req.uri(), req.headers(), peer);
-    let outcome = state.app.pipeline.serve(resolution).await;
+    let app = state.app();
+    let resolution = app.resolver.request(req.uri(), req.headers(), peer);
+    let outcome = app.pipeline.serve(resolution).await;
     Reply::new(outcome, req.method(), req.headers()).into_response()
 }

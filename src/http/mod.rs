@@ -20,16 +20,27 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{app::App, config::ServerConfig};
+use crate::{
+    app::{App, Live},
+    config::ServerConfig,
+};
 
 pub use admin::PURGE_PATH;
 pub use conn::{listen, serve};
 pub use guard::Guard;
 
-/// Shared state of every handler, built once.
+/// Shared state of every handler: the handle to the App in place, which a reload replaces.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub app: Arc<App>,
+    live: Live,
+}
+
+impl AppState {
+    /// The App for one request (one atomic load): a handler takes it once and uses it to the
+    /// end, so a reload never changes the config under a request.
+    pub(crate) fn app(&self) -> Arc<App> {
+        self.live.load()
+    }
 }
 
 /// The request id header: taken from the request when a proxy set one, generated otherwise,
@@ -49,7 +60,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// call to [`crate::resolve`]. The request deadline, the render cap and the per-client render
 /// rate limit are the pipeline's policies, not layers: only the pipeline knows whether a request
 /// is a hit (never limited) or a render.
-pub fn router(app: Arc<App>, server: &ServerConfig) -> Router {
+///
+/// `app` is an `Arc<App>`, or the [`Live`] handle `serve` swaps on reload. The guard's limits
+/// are taken here, once: they need a restart to change.
+pub fn router(app: impl Into<Live>, server: &ServerConfig) -> Router {
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -63,13 +77,13 @@ pub fn router(app: Arc<App>, server: &ServerConfig) -> Router {
         .route(tags::PATH, get(tags::handle))
         .fallback(image::handle)
         .layer(layers)
-        .with_state(AppState { app })
+        .with_state(AppState { live: app.into() })
 }
 
 /// The admin router: health, readiness and Prometheus metrics, on their own listener so they
 /// are never exposed with the public one.
-pub fn admin_router(app: Arc<App>, metrics: Option<PrometheusHandle>) -> Router {
-    admin::router(AppState { app }, metrics)
+pub fn admin_router(app: impl Into<Live>, metrics: Option<PrometheusHandle>) -> Router {
+    admin::router(AppState { live: app.into() }, metrics)
 }
 
 #[cfg(test)]
