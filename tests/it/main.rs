@@ -31,6 +31,7 @@ mod metrics;
 mod outage;
 mod proxy;
 mod proxy_tags;
+mod reload;
 mod scripts;
 mod tags;
 mod tiers;
