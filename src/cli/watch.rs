@@ -13,9 +13,7 @@ use std::{
     time::Duration,
 };
 
-use notify::{
-    Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher, event::ModifyKind,
-};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher, event::ModifyKind};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tracing::{info, warn};
 
@@ -176,9 +174,7 @@ fn is_change(kind: &EventKind) -> bool {
     match kind {
         EventKind::Access(_) | EventKind::Other => false,
         EventKind::Modify(ModifyKind::Metadata(_)) => false,
-        EventKind::Any | EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => {
-            true
-        }
+        EventKind::Any | EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) => true,
     }
 }
 
