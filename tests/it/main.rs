@@ -24,6 +24,7 @@ mod freshness;
 mod golden;
 mod hostile;
 mod images;
+mod init;
 mod lambda;
 mod limits;
 mod logs;
