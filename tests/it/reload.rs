@@ -279,3 +279,46 @@ async fn until_some<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A font added to a font folder the config names is a reload under `--watch`, and a new digest
+/// (the fonts are part of it), so the same id is rendered anew.
+#[tokio::test]
+async fn watch_reloads_when_a_font_folder_changes() {
+    let fonts = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/fonts");
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fonts");
+    let w = Workdir::new();
+    std::fs::create_dir(w.path().join("fonts")).unwrap();
+    std::fs::copy(
+        format!("{fonts}/inter-latin-400-normal.woff2"),
+        w.path().join("fonts/inter-latin-400-normal.woff2"),
+    )
+    .unwrap();
+    w.write("card.html", &template("#1d4ed8", "fonts"));
+    w.write(
+        "ogforge.toml",
+        &config("", "").replace(
+            "[rate_limit]",
+            "[render]\nfonts_dirs = [\"fonts\"]\n[rate_limit]",
+        ),
+    );
+    let s = w.serve_with(&["--watch"], &[]);
+    let (_, keys) = first_render(&w, &s).await;
+
+    std::fs::copy(
+        format!("{fixtures}/two-faces.ttc"),
+        w.path().join("fonts/two-faces.ttc"),
+    )
+    .unwrap();
+    reloads_reach(&s, "ok", 1.0).await;
+    let r = get(&s.url(&format!("/{ID}.jpg"))).await;
+    assert_eq!(
+        r.header("x-ogforge-tier"),
+        "render",
+        "a new font is a new key"
+    );
+    let stored = stored_eventually(&w, 2).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(stored.iter().any(|k| digest_of(k) != digest_of(&keys[0])));
+    let log = s.stop();
+    assert!(log.contains("route changed"), "{log}");
+}
