@@ -322,3 +322,108 @@ async fn watch_reloads_when_a_font_folder_changes() {
     let log = s.stop();
     assert!(log.contains("route changed"), "{log}");
 }
+
+/// A loopback JSON API whose answers wait until the test opens the gate.
+#[derive(Clone, Default)]
+struct Gate {
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    arrived: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Gate {
+    fn start(&self) -> String {
+        use axum::{Router, routing::get};
+        let app = Router::new()
+            .route("/posts/{n}", get(gated))
+            .with_state(self.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(format!("http://{}", l.local_addr().unwrap()))
+                    .unwrap();
+                let _ = axum::serve(l, app).await;
+            });
+        });
+        rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    }
+}
+
+async fn gated(
+    axum::extract::State(gate): axum::extract::State<Gate>,
+) -> ([(&'static str, &'static str); 1], &'static str) {
+    use std::sync::atomic::Ordering;
+    gate.arrived.fetch_add(1, Ordering::SeqCst);
+    while !gate.open.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (
+        [("content-type", "application/json")],
+        r#"{"title": "Gated"}"#,
+    )
+}
+
+/// A request under way when the reload lands finishes on the config it started with: its card
+/// is the old template's, stored under the old digest; the next request gets the new one.
+#[tokio::test]
+async fn a_request_under_way_finishes_on_the_config_it_started_with() {
+    use std::sync::atomic::Ordering;
+    let gate = Gate::default();
+    let api = gate.start();
+    let w = Workdir::new();
+    let text = |colour: &str| {
+        format!(
+            "[server]\nadmin_listen = \"127.0.0.1:0\"\nrequest_timeout_ms = 120000\n\
+             [store]\nurl = \"data\"\n[render]\ntimeout_ms = 90000\n\
+             [rate_limit]\nrenders_per_minute = 0\n[[routes]]\nname = \"post\"\n\
+             path = \"/{{id}}.jpg\"\nid_pattern = '(?P<post>[0-9]+)'\ntemplate = \"post.html\"\n\
+             vars = {{ colour = \"{colour}\" }}\n\
+             [routes.data]\nurl = \"{api}/posts/{{post}}\"\nallow_cidrs = [\"127.0.0.1/32\"]\n\
+             timeout_ms = 90000\n[routes.data.fields.title]\npointer = \"/title\"\n"
+        )
+    };
+    w.write(
+        "post.html",
+        "<div style=\"display:flex;width:100%;height:100%;background:{{ colour }};color:#fff;\
+         font-size:80px\">{{ data.title }}</div>",
+    );
+    w.write("ogforge.toml", &text("#1d4ed8"));
+    let s = w.serve();
+
+    let url = s.url("/7.jpg");
+    let under_way = tokio::spawn(async move { get(&url).await });
+    let deadline = Instant::now() + RELOAD_LIMIT;
+    while gate.arrived.load(Ordering::SeqCst) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the request never reached the API"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    w.write("ogforge.toml", &text("#b91c1c"));
+    hangup(&s);
+    reloads_reach(&s, "ok", 1.0).await;
+    gate.open.store(true, Ordering::SeqCst);
+    let old = under_way.await.unwrap();
+    assert_eq!(old.status, 200);
+    assert_eq!(old.header("x-ogforge-fallback"), "");
+    assert_eq!(old.header("x-ogforge-tier"), "render");
+    let first = stored_eventually(&w, 1).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+
+    let new = get(&s.url("/7.jpg")).await;
+    assert_eq!(
+        new.header("x-ogforge-tier"),
+        "render",
+        "the new config is a new key"
+    );
+    assert_ne!(new.header("etag"), old.header("etag"));
+    let both = stored_eventually(&w, 2).await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert!(both.iter().any(|k| digest_of(k) != digest_of(&first[0])));
+}
