@@ -111,6 +111,12 @@ impl Watch {
             watched: BTreeMap::new(),
         };
         this.follow(config_file, config);
+        if this.watched.is_empty() {
+            warn!(
+                "--watch: no config file, template or font folder to follow (the embedded \
+                 defaults); SIGHUP still reloads"
+            );
+        }
         Ok(this)
     }
 
