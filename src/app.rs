@@ -122,10 +122,11 @@ impl App {
             .then(|| Store::open(&config.store))
             .transpose()
             .map_err(|e| config.error("store.url", e))?;
+        // A route with `preview_compare` needs Chromium too, for the gallery's side-by-side.
         let browser = config
             .routes
             .iter()
-            .any(|r| matches!(r.engine, Engine::Browser(_)))
+            .any(|r| matches!(r.engine, Engine::Browser(_)) || r.preview_compare)
             .then(|| config.browser.clone());
         let renderer = Renderer::new(fonts, templates, browser, &config.render, &config.images)
             .map_err(|e| config.error("images", e))?;

@@ -4,21 +4,25 @@
 //!
 //! The fonts are the fallback pack (`assets/fonts/`, licences and sources in its README): Inter
 //! for Latin, Greek and Cyrillic, Noto Sans for Arabic, Hebrew, Devanagari and Thai, and
-//! Twemoji (COLRv0) for colour emoji; CJK is too large to bundle (docs/fonts.md).
+//! Twemoji (COLRv0) for colour emoji; CJK is too large to bundle (docs/fonts.md). They are
+//! embedded as sfnt, expanded from the WOFF2 files by `build.rs`, so start-up decodes nothing.
 
 /// The card template of the embedded default route.
 pub(crate) const TEMPLATE: &str = include_str!("../assets/default.html");
+/// The preview gallery's page (`http/preview/page.rs`), a minijinja template.
+pub(crate) const PREVIEW_PAGE: &str = include_str!("../assets/preview.html");
 /// The default image served when no card can be (invalid id, failed render).
 pub(crate) const DEFAULT_IMAGE: &[u8] = include_bytes!("../assets/default.jpg");
 
 /// One file of the bundled font pack.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BundledFont {
-    /// Its file name under `assets/fonts/`, for messages.
+    /// Its file name under `assets/fonts/` (WOFF2), for messages.
     pub(crate) file: &'static str,
     /// The family it registers as, whatever its name table says (one subset names itself
     /// "Noto Sans Hebrew Thin" at weight 400).
     pub(crate) family: &'static str,
+    /// The font as sfnt (TrueType), expanded from that file at build time.
     pub(crate) bytes: &'static [u8],
 }
 
@@ -27,7 +31,7 @@ macro_rules! bundled {
         &[$(BundledFont {
             file: $file,
             family: $family,
-            bytes: include_bytes!(concat!("../assets/fonts/", $file)),
+            bytes: include_bytes!(concat!(env!("OUT_DIR"), "/", $file, ".sfnt")),
         },)*]
     };
 }

@@ -17,9 +17,11 @@
 //! | what it came to: served, default image, refused | [`outcome`], then `http/response.rs` |
 //!
 //! Beside the path: [`app`] builds every part once from [`config`]; [`proxy`] rewrites the main
-//! site's tags from the same route table; [`cli`] is the command line; [`metrics`] names every
-//! metric. Leaf modules everyone uses, which import nothing of ogforge: [`reason`], [`image`],
-//! [`remote_image`], [`assets`] (embedded template, font and default image) and [`signing`].
+//! site's tags from the same route table; the admin listener's preview gallery
+//! (`http/preview/`) draws cards through [`pipeline`] without the tiers; [`cli`] is the
+//! command line; [`metrics`] names every metric. Leaf modules everyone uses, which import
+//! nothing of ogforge: [`reason`], [`image`], [`remote_image`], [`assets`] (embedded template,
+//! fonts, default image and the gallery's page) and [`signing`].
 
 pub mod app;
 pub mod assets;

@@ -30,6 +30,8 @@ pub struct Route {
     /// The route's name as a metric label, shared so the hot path clones a pointer instead
     /// of allocating the name for every counter.
     pub label: metrics::SharedString,
+    /// Its `ogforge_http_requests_total` counters for 200 and 304 from each tier.
+    pub requests: crate::metrics::RequestCounters,
     /// The route's `og:image` / `twitter:*` tags under the public URL (signed URLs on a signed
     /// route whose keys were read).
     pub tags: TagRoute,
@@ -93,10 +95,12 @@ impl Route {
             cache_control = HeaderValue::from_str(&value)
                 .map_err(|e| whole.error(&format!("{}.data.ttl_secs", config.key), e))?;
         }
+        let label = metrics::SharedString::from_shared(Arc::from(config.name.as_str()));
         Ok(Self {
             cache_control,
             fallback_cache_control: lifetime(config.fallback_max_age, config.fallback_max_age)?,
-            label: metrics::SharedString::from_shared(Arc::from(config.name.as_str())),
+            requests: crate::metrics::RequestCounters::new(&label),
+            label,
             default_image: Image::new(default_bytes, content_type),
             tags,
             digest,

@@ -62,9 +62,9 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let admin_listener = http::listen(admin, &limits)
             .with_context(|| format!("server.admin_listen: cannot listen on {admin}"))?;
         let admin_addr = admin_listener.local_addr()?;
-        info!(addr = %admin_addr, "admin listener (healthz, readyz, metrics)");
+        info!(addr = %admin_addr, "admin listener (healthz, readyz, metrics, preview)");
         println!("admin listening on http://{admin_addr}");
-        let router = http::admin_router(live.clone(), metrics);
+        let router = http::admin_router(live.clone(), metrics, Some(admin_addr));
         tokio::spawn(http::serve(
             admin_listener,
             router,

@@ -125,6 +125,9 @@ pub(crate) struct RawRouteKeys {
     /// `[routes.data]`: see [`super::data`].
     #[serde(default)]
     pub(crate) data: RawData,
+    /// Show the card beside Chromium's rendering of the same HTML in the preview gallery.
+    #[serde(default)]
+    pub(crate) preview_compare: bool,
 }
 
 /// Text (a template) or bytes (an image) with where they came from.
@@ -168,6 +171,9 @@ pub struct RouteConfig {
     /// `image_error = "fallback"`: a remote image that cannot be had fails the card
     /// (`image-error`) instead of being left out.
     pub image_fallback: bool,
+    /// The preview gallery (`/_ogforge/preview`) shows this html route's card beside Chromium's
+    /// rendering of the same HTML. Changes no pixel of a served card, so not in the digest.
+    pub preview_compare: bool,
 }
 
 /// One route's keys into a [`RouteConfig`], every problem reported.
@@ -224,6 +230,16 @@ pub(super) fn validate(
         _ => Some(()),
     };
     let image_fallback = images::image_error("image_error", &k.image_error, r);
+    // A browser route is Chromium already: there is nothing to compare it with.
+    let preview_compare = if k.preview_compare && !html {
+        r.error_with(
+            "preview_compare",
+            &["renderer"],
+            "compares the HTML renderer with Chromium: only an html route can ask for it",
+        )
+    } else {
+        Some(k.preview_compare)
+    };
     let quality = match k.quality {
         1..=100 => Some(k.quality),
         _ => r.error("quality", "must be 1..=100"),
@@ -294,6 +310,7 @@ pub(super) fn validate(
         engine: engine?,
         data: data?,
         image_fallback: image_fallback?,
+        preview_compare: preview_compare?,
     })
 }
 
@@ -350,6 +367,17 @@ mod tests {
         assert_eq!(c.routes[0].sample_text.as_deref(), Some("東京"));
         let e = load_str(&format!("{A}lang='?'\nformat='png'\n"), &[]).unwrap_err();
         assert_eq!(e.first().key, "routes[0].lang");
+    }
+
+    #[test]
+    fn preview_compare_is_for_html_routes() {
+        let c = load_str(&format!("{A}format='png'\npreview_compare=true\n"), &[]).unwrap();
+        assert!(c.routes[0].preview_compare);
+        let browser = "[[routes]]\nname='b'\npath='/b/{id}.jpg'\nid_pattern='[0-9]+'\n\
+                       renderer='browser'\npage_url='https://cards.example/c/{id}'\n\
+                       preview_compare=true\n";
+        let e = load_str(browser, &[]).unwrap_err();
+        assert_eq!(e.first().key, "routes[0].preview_compare");
     }
 
     #[test]

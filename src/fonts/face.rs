@@ -119,14 +119,13 @@ mod tests {
     use super::*;
     use crate::assets;
 
-    fn bundled(file: &str) -> Vec<u8> {
-        let font = assets::FONTS.iter().find(|f| f.file == file).unwrap();
-        wuff::decompress_woff2(font.bytes).unwrap()
+    fn bundled(file: &str) -> &'static [u8] {
+        assets::FONTS.iter().find(|f| f.file == file).unwrap().bytes
     }
 
     #[test]
     fn a_text_subset_and_the_emoji_font() {
-        let inter = &faces(&bundled("inter-cyrillic-700-normal.woff2")).unwrap()[0];
+        let inter = &faces(bundled("inter-cyrillic-700-normal.woff2")).unwrap()[0];
         assert_eq!(inter.family, "Inter");
         assert_eq!(inter.style, (700, false, 100));
         assert_eq!(inter.colour, Colour::None);
@@ -136,7 +135,7 @@ mod tests {
                 .any(|(a, b)| (*a..=*b).contains(&(c as u32)))
         };
         assert!(covers(inter, 'Ж') && !covers(inter, 'Ω'));
-        let emoji = &faces(&bundled("twemoji-colrv0.woff2")).unwrap()[0];
+        let emoji = &faces(bundled("twemoji-colrv0.woff2")).unwrap()[0];
         assert_eq!(emoji.colour, Colour::Drawn("COLRv0"));
         assert!(covers(emoji, '😀'));
     }

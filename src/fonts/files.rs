@@ -3,10 +3,9 @@
 //! file system lists them), with WOFF and WOFF2 expanded to sfnt here, once, so every later step
 //! reads plain OpenType (`.ttc`/`.otc` collections included). What a face holds is `face.rs`'s.
 
-use std::{
-    path::{Path, PathBuf},
-    sync::Arc,
-};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
 
 use super::FontsError;
 use crate::assets;
@@ -17,12 +16,12 @@ const FONT_EXTENSIONS: &[&str] = &["ttf", "otf", "ttc", "otc", "woff", "woff2"];
 /// How deep `fonts_recursive` goes, so a symbolic link that loops cannot hold start-up forever.
 const MAX_DEPTH: usize = 16;
 
-/// One font file, as sfnt bytes.
+/// One font file, as sfnt bytes (a bundled one borrowed from the binary, not copied).
 #[derive(Debug)]
 pub(super) struct FontFile {
     /// The path, or `bundled:NAME`, for messages.
     pub(super) origin: String,
-    pub(super) sfnt: Arc<Vec<u8>>,
+    pub(super) sfnt: Bytes,
     /// The family a bundled file registers as; a folder's font says its own.
     pub(super) family: Option<&'static str>,
 }
@@ -33,17 +32,14 @@ impl FontFile {
     }
 }
 
-/// The bundled fallback pack.
-pub(super) fn bundled() -> Result<Vec<FontFile>, FontsError> {
+/// The bundled fallback pack, already sfnt (`build.rs`).
+pub(super) fn bundled() -> Vec<FontFile> {
     assets::FONTS
         .iter()
-        .map(|font| {
-            let origin = format!("bundled:{}", font.file);
-            Ok(FontFile {
-                sfnt: Arc::new(sfnt(font.bytes.to_vec(), &origin)?),
-                origin,
-                family: Some(font.family),
-            })
+        .map(|font| FontFile {
+            sfnt: Bytes::from_static(font.bytes),
+            origin: format!("bundled:{}", font.file),
+            family: Some(font.family),
         })
         .collect()
 }
@@ -63,7 +59,7 @@ pub(super) fn folder(dir: &Path, recursive: bool) -> Result<Vec<FontFile>, Fonts
             let bytes = std::fs::read(&path).map_err(|e| FontsError::File(path.clone(), e))?;
             let origin = path.display().to_string();
             Ok(FontFile {
-                sfnt: Arc::new(sfnt(bytes, &origin)?),
+                sfnt: Bytes::from(sfnt(bytes, &origin)?),
                 origin,
                 family: None,
             })
@@ -121,7 +117,7 @@ mod tests {
     #[test]
     fn folders_are_read_by_path_and_recursion_is_asked_for() {
         let dir = tempfile::tempdir().unwrap();
-        let inter = assets::FONTS[0].bytes;
+        let inter = include_bytes!("../../assets/fonts/inter-latin-400-normal.woff2");
         std::fs::write(dir.path().join("b.WOFF2"), inter).unwrap();
         std::fs::write(dir.path().join("a.woff2"), inter).unwrap();
         std::fs::write(dir.path().join("notes.txt"), "not a font").unwrap();

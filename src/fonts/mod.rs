@@ -93,7 +93,7 @@ pub(crate) fn load(render: &RenderConfig) -> Result<FontSet, FontsError> {
         files.extend(files::folder(dir, render.fonts_recursive)?);
     }
     if render.bundled_fonts {
-        files.extend(files::bundled()?);
+        files.extend(files::bundled());
     }
     if files.is_empty() {
         return Err(FontsError::NoFonts);

@@ -76,8 +76,8 @@ impl Registry {
     ) -> Result<(), FontsError> {
         // Bytes only, not paths: moving the fonts folder must not change every key.
         self.digest.update((file.sfnt.len() as u64).to_le_bytes());
-        self.digest.update(file.sfnt.as_slice());
-        let shared: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::clone(&file.sfnt) as _;
+        self.digest.update(&file.sfnt);
+        let shared: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(file.sfnt.clone());
         let mut resource = FontResource::new(FontSource::from_shared(shared));
         if let Some(family) = file.family {
             resource = resource.override_info(FontOverride {

@@ -2,9 +2,10 @@
 //! `/metrics` (Prometheus text format; gauges that are read rather than counted, such as the
 //! memory tier's size and the process's RSS, are refreshed on each scrape), and
 //! `POST /_ogforge/purge?route=NAME&id=ID`, which forgets an id's data and memory entry here
-//! (pair it with a CDN invalidation of the image's URL: see docs/data.md).
+//! (pair it with a CDN invalidation of the image's URL: see docs/data.md). The preview gallery
+//! under `/_ogforge/preview` is `preview/`'s.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, net::SocketAddr};
 
 use axum::{
     Router,
@@ -23,13 +24,23 @@ struct AdminState {
     metrics: Option<PrometheusHandle>,
 }
 
-pub(super) fn router(app: AppState, metrics: Option<PrometheusHandle>) -> Router {
+/// `addr`: where this listener is bound, for the gallery's side-by-side (Chromium loads the
+/// card's HTML from it over loopback).
+pub(super) fn router(
+    app: AppState,
+    metrics: Option<PrometheusHandle>,
+    addr: Option<SocketAddr>,
+) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .route(PURGE_PATH, post(purge))
-        .with_state(AdminState { app, metrics })
+        .with_state(AdminState {
+            app: app.clone(),
+            metrics,
+        })
+        .merge(super::preview::router(app, addr))
 }
 
 /// Where `ogforge purge` sends its request.

@@ -1,5 +1,6 @@
 //! The image handler: the request resolved once (`crate::resolve`), the pipeline's outcome,
-//! and that outcome as the response (`http/response.rs`).
+//! and that outcome as the response (`http/response.rs`). A memory hit is answered without a
+//! span or a deadline; everything else runs in the request's span (`observe::span`).
 
 use std::net::SocketAddr;
 
@@ -8,7 +9,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{AppState, response::Reply};
+use tracing::Instrument;
+
+use super::{AppState, observe, response::Reply};
 
 pub(super) async fn handle(State(state): State<AppState>, req: Request) -> Response {
     // Set per connection by `http::serve` (`conn.rs`); absent when driven without a socket,
@@ -19,6 +22,13 @@ pub(super) async fn handle(State(state): State<AppState>, req: Request) -> Respo
         .map(|ConnectInfo(addr)| *addr);
     let app = state.app();
     let resolution = app.resolver.request(req.uri(), req.headers(), peer);
-    let outcome = app.pipeline.serve(resolution).await;
+    let pipeline = &app.pipeline;
+    let outcome = match pipeline.memory_hit(resolution).await {
+        Ok(hit) => hit,
+        Err(resolution) => {
+            let span = observe::span(&req);
+            pipeline.serve(resolution).instrument(span).await
+        }
+    };
     Reply::new(outcome, req.method(), req.headers()).into_response()
 }

@@ -7,6 +7,8 @@ mod conn;
 mod guard;
 mod image;
 mod observe;
+mod preview;
+mod request_id;
 mod response;
 mod tags;
 
@@ -15,10 +17,7 @@ use std::sync::Arc;
 use axum::{Router, http::HeaderName, middleware, routing::get};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower::ServiceBuilder;
-use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
-};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::{
     app::{App, Live},
@@ -35,6 +34,13 @@ pub struct AppState {
     live: Live,
 }
 
+/// A state over one fixed App (tests that drive a router without `serve`).
+impl From<Arc<App>> for AppState {
+    fn from(app: Arc<App>) -> Self {
+        Self { live: app.into() }
+    }
+}
+
 impl AppState {
     /// The App for one request (one atomic load): a handler takes it once and uses it to the
     /// end, so a reload never changes the config under a request.
@@ -48,13 +54,16 @@ impl AppState {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The public router. Layers run outer to inner:
-/// 1. request id: set (`x-request-id`, a UUID unless the request has one) and returned;
-/// 2. trace: a span per request with the id, method and path (never the query: it may hold
-///    `sig`), around everything below, refusals included;
-/// 3. observe: one access line and one `ogforge_http_requests_total` count per response,
+/// 1. request id: set (`x-request-id`, a UUID-shaped id unless the request has one,
+///    `http/request_id.rs`) and returned;
+/// 2. observe: one access line and one `ogforge_http_requests_total` count per response,
 ///    refusals included, labelled from what the response says it was (`http/observe.rs`);
-/// 4. guard: method, headers, body and URI length, before any route or cache work
+/// 3. guard: method, headers, body and URI length, before any route or cache work
 ///    (`http/guard.rs`); it knows nothing of routes.
+///
+/// The request's span (id, method, path; never the query, which may hold `sig`) is made by the
+/// image handler for requests that get past the memory tier: what logs inside a request is the
+/// miss path (data, store, render), and a span per memory hit cost a sixth of its CPU.
 ///
 /// Route matching, the query allow-list, signatures and the id happen once, in the handler's
 /// call to [`crate::resolve`]. The request deadline, the render cap and the per-client render
@@ -65,9 +74,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// are taken here, once: they need a restart to change.
 pub fn router(app: impl Into<Live>, server: &ServerConfig) -> Router {
     let layers = ServiceBuilder::new()
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::Ids::new()))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(observe::span))
         .layer(middleware::from_fn(observe::observe))
         .layer(middleware::from_fn_with_state(
             Guard::from(server),
@@ -80,10 +88,14 @@ pub fn router(app: impl Into<Live>, server: &ServerConfig) -> Router {
         .with_state(AppState { live: app.into() })
 }
 
-/// The admin router: health, readiness and Prometheus metrics, on their own listener so they
-/// are never exposed with the public one.
-pub fn admin_router(app: impl Into<Live>, metrics: Option<PrometheusHandle>) -> Router {
-    admin::router(AppState { live: app.into() }, metrics)
+/// The admin router: health, readiness, Prometheus metrics, purge and the preview gallery, on
+/// their own listener (bound at `addr`) so they are never exposed with the public one.
+pub fn admin_router(
+    app: impl Into<Live>,
+    metrics: Option<PrometheusHandle>,
+    addr: Option<std::net::SocketAddr>,
+) -> Router {
+    admin::router(AppState { live: app.into() }, metrics, addr)
 }
 
 #[cfg(test)]

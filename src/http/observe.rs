@@ -107,6 +107,16 @@ pub(super) async fn observe(req: Request, next: Next) -> Response {
 /// route or tier (guard refusals, the tags endpoint, timeouts have a route but no tier).
 fn count(response: &Response) {
     let seen = response.extensions().get::<Observed>();
+    if let Some(Observed {
+        route: Some(route),
+        tier: Some(tier),
+        ..
+    }) = seen
+        && let Some(counter) = route.requests.get(response.status().as_u16(), tier)
+    {
+        counter.increment(1);
+        return;
+    }
     let route = seen
         .and_then(|s| s.route.as_ref())
         .map_or(metrics::SharedString::const_str("none"), |r| {

@@ -8,6 +8,7 @@
 //! never cached in memory.
 
 mod miss;
+mod preview;
 
 use std::{sync::Arc, time::Duration};
 
@@ -26,6 +27,7 @@ use crate::{
     route::{Route, RouteTable},
 };
 use miss::{Filled, Stages};
+pub use preview::Preview;
 
 /// What a caller wants from the tiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +181,29 @@ impl Pipeline {
                 refused(Some(f.route), Refusal::RateLimited { retry_after_secs })
             }
             other => other,
+        }
+    }
+
+    /// A memory hit, answered before any deadline, span or flight: the one lookup a hit needs.
+    /// Everything else (a miss, a data route, whose key needs its data, a request that did not
+    /// resolve) comes back for [`Self::serve`].
+    pub async fn memory_hit(&self, resolution: Resolution) -> Result<Outcome, Resolution> {
+        let resolved = match resolution {
+            Ok(resolved) if resolved.route.data.is_none() => resolved,
+            other => return Err(other),
+        };
+        let key = resolved.route.key(&resolved.id, None);
+        match self.memory.get(&key).await {
+            Some(image) => Ok(Outcome::Served(Served {
+                route: resolved.route,
+                id: resolved.id,
+                image,
+                tier: Tier::Memory,
+                joined: false,
+                render_time: None,
+                stored: true,
+            })),
+            None => Err(Ok(resolved)),
         }
     }
 

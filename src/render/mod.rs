@@ -31,7 +31,7 @@ use ogforge_tags::Id;
 use tokio::sync::Semaphore;
 
 use crate::{
-    config::{BrowserConfig, Engine, ImagesConfig, RenderConfig},
+    config::{BrowserConfig, Engine, ImagesConfig, PageConfig, RenderConfig},
     data::{Data, DataError},
     encode::{self, EncodeError},
     fetch::FetchError,
@@ -290,6 +290,46 @@ impl Renderer {
             None => String::new(),
         };
         Ok(self.html.uncovered(&html, sample_text)?)
+    }
+}
+
+/// For the preview gallery (`crate::pipeline::preview`): the HTML a template makes, and
+/// Chromium's screenshot of it, to set beside takumi's card.
+impl Renderer {
+    /// The HTML `route`'s template makes for `id` (with its data), as takumi would get it.
+    pub(crate) fn html_of(
+        &self,
+        route: &Route,
+        id: &Id,
+        data: Option<&Data>,
+    ) -> Result<String, RenderError> {
+        Ok(self.templates.render(&route.config, id, data)?)
+    }
+
+    /// A screenshot of `page` at `route`'s size, scale and format, under the same permits and
+    /// timeout as a browser route's render (no queue: the gallery is one operator's page).
+    pub(crate) async fn capture(
+        &self,
+        route: &Route,
+        page: &PageConfig,
+        id: &Id,
+    ) -> Result<Bytes, RenderError> {
+        let Some(browser) = &self.browser else {
+            return Err(BrowserError::Launch("no browser configured".into()).into());
+        };
+        let limit = self.timeout + page.navigation_timeout;
+        let work = async {
+            let _permit = (Arc::clone(&self.permits).acquire_owned().await)
+                .map_err(|_| RenderError::Panicked)?;
+            Ok::<_, RenderError>(browser.render(page, &route.config, id).await?)
+        };
+        match tokio::time::timeout(limit, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                browser.suspect_hang();
+                Err(RenderError::Timeout(limit))
+            }
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub fn decode_png(bytes: &[u8]) -> Rgb {
     (info.width, info.height, rgb)
 }
 
-fn encode_png(img: &Rgb) -> Vec<u8> {
+pub fn encode_png(img: &Rgb) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, img.0, img.1);
     encoder.set_color(png::ColorType::Rgb);
