@@ -97,8 +97,9 @@ async fn run(
         };
         // Changes that came in the meantime are read by this reload too.
         while changed.try_recv().is_ok() {}
+        // The replaced App's requests run under its own deadline.
+        let patience = r.config.server.request_timeout + RETIRE_GRACE;
         if let Some(old) = r.reload(trigger).await {
-            let patience = r.config.server.request_timeout + RETIRE_GRACE;
             retiring.spawn(retire(old, patience, exit.clone()));
             if let Some(w) = &mut watcher {
                 w.follow(r.common.config.as_deref(), &r.config);
