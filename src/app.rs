@@ -3,9 +3,14 @@
 //! signing keys), and the pipeline (fonts, templates, tiers, renderer, limits, policies).
 //!
 //! `serve`, `render`, `warm`, `check` and `proxy` all build their [`App`] here, so none of them
-//! wires a part of its own, and fonts and templates load once, at start-up.
+//! wires a part of its own, and fonts and templates load once, at start-up (and again, whole,
+//! on a reload: [`App::rebuild`]). [`Live`] is the handle `serve` answers from: each request
+//! takes the App in place when it starts and keeps it to its end, so a reload swaps the whole
+//! App between requests, never under one.
 
 use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use crate::{
     cache::{Memory, Store},
@@ -68,6 +73,21 @@ impl App {
     /// sign their tags with the keys) and opens the store, as `needs` asks. Errors name the
     /// config key.
     pub fn build(config: &Config, needs: Needs) -> Result<Self, ConfigError> {
+        Self::build_after(config, needs, None)
+    }
+
+    /// [`App::build`] for a reload: everything is built anew from `config`, except the memory
+    /// tier, which `previous` hands on when `cache.memory_bytes` is unchanged. Its entries stay
+    /// right: a key holds the route's digest, so an edited template or font reads other keys.
+    pub fn rebuild(config: &Config, needs: Needs, previous: &App) -> Result<Self, ConfigError> {
+        Self::build_after(config, needs, Some(previous))
+    }
+
+    fn build_after(
+        config: &Config,
+        needs: Needs,
+        previous: Option<&App>,
+    ) -> Result<Self, ConfigError> {
         let fonts =
             fonts::load(&config.render).map_err(|e| config.error(e.key(&config.render), e))?;
         let font_warnings = fonts.warnings.clone();
@@ -110,9 +130,14 @@ impl App {
             .then(|| config.browser.clone());
         let renderer = Renderer::new(fonts, templates, browser, &config.render, &config.images)
             .map_err(|e| config.error("images", e))?;
+        let memory = previous
+            .map(|p| p.pipeline.memory())
+            .filter(|m| m.budget() == config.memory_bytes)
+            .cloned()
+            .unwrap_or_else(|| Memory::new(config.memory_bytes));
         let pipeline = Pipeline::new(
             Arc::clone(&routes),
-            Memory::new(config.memory_bytes),
+            memory,
             store,
             renderer,
             RenderLimit::new(&config.rate_limit),
@@ -131,5 +156,37 @@ impl App {
             pipeline,
             font_warnings,
         })
+    }
+}
+
+/// The App serving now, replaced whole by a reload ([`Live::swap`]).
+#[derive(Debug, Clone)]
+pub struct Live {
+    current: Arc<ArcSwap<App>>,
+}
+
+impl Live {
+    pub fn new(app: Arc<App>) -> Self {
+        Self {
+            current: Arc::new(ArcSwap::new(app)),
+        }
+    }
+
+    /// The App in place: one atomic load (and a reference count), taken once per request and
+    /// held to its end, so a request sees one config from start to finish.
+    pub fn load(&self) -> Arc<App> {
+        self.current.load_full()
+    }
+
+    /// Puts `app` in place for the requests that start from now on; returns the one it
+    /// replaces, which requests under way keep until they finish.
+    pub fn swap(&self, app: Arc<App>) -> Arc<App> {
+        self.current.swap(app)
+    }
+}
+
+impl From<Arc<App>> for Live {
+    fn from(app: Arc<App>) -> Self {
+        Self::new(app)
     }
 }

@@ -39,6 +39,7 @@ pub const CONNECTION_TIMEOUTS: &str = "ogforge_connection_timeouts_total";
 pub const FETCHES: &str = "ogforge_fetches_total";
 pub const FETCH_SECONDS: &str = "ogforge_fetch_seconds";
 pub const FETCH_BLOCKED: &str = "ogforge_fetch_blocked_total";
+pub const RELOADS: &str = "ogforge_reloads_total";
 
 /// Upper bounds (seconds) of the render time buckets: dense around the milliseconds an HTML
 /// card takes, then up past the 3 s render timeout for slow templates and browser renders.
@@ -137,20 +138,12 @@ pub fn collect_process() {
 /// Creates, at zero, the series that alerts and dashboards take rates of, so that a quiet
 /// instance has them from start-up instead of "no data": per route (`routes` are the route
 /// labels) the requests by tier, renders, fallbacks by reason, rate-limited misses and request
-/// timeouts; the store's errors by operation; the flight, Chromium and pending-write figures.
+/// timeouts; the store's errors by operation; the flight, Chromium and pending-write figures;
+/// reloads by outcome.
 pub fn zero(routes: &[metrics::SharedString]) {
-    for route in routes {
-        for tier in ["memory", "store", "render", "fallback"] {
-            metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => "200", "tier" => tier)
-                .absolute(0);
-        }
-        metrics::counter!(RENDERS, "route" => route.clone(), "outcome" => "ok").absolute(0);
-        for reason in crate::reason::Reason::ALL {
-            metrics::counter!(FALLBACKS, "route" => route.clone(), "reason" => reason.code())
-                .absolute(0);
-        }
-        metrics::counter!(RATE_LIMITED, "route" => route.clone()).absolute(0);
-        metrics::counter!(REQUEST_TIMEOUTS, "route" => route.clone()).absolute(0);
+    zero_routes(routes);
+    for outcome in ["ok", "error"] {
+        metrics::counter!(RELOADS, "outcome" => outcome).absolute(0);
     }
     for op in ["get", "put"] {
         metrics::counter!(STORE_ERRORS, "op" => op).absolute(0);
@@ -179,6 +172,24 @@ pub fn zero(routes: &[metrics::SharedString]) {
         MEMORY_ENTRIES,
     ] {
         metrics::gauge!(gauge).set(0.0);
+    }
+}
+
+/// The per-route series of [`zero`] for routes a reload adds; a route that was there keeps its
+/// counts (adding 0 creates a series and changes none).
+pub fn zero_routes(routes: &[metrics::SharedString]) {
+    for route in routes {
+        for tier in ["memory", "store", "render", "fallback"] {
+            metrics::counter!(HTTP_REQUESTS, "route" => route.clone(), "status" => "200", "tier" => tier)
+                .increment(0);
+        }
+        metrics::counter!(RENDERS, "route" => route.clone(), "outcome" => "ok").increment(0);
+        for reason in crate::reason::Reason::ALL {
+            metrics::counter!(FALLBACKS, "route" => route.clone(), "reason" => reason.code())
+                .increment(0);
+        }
+        metrics::counter!(RATE_LIMITED, "route" => route.clone()).increment(0);
+        metrics::counter!(REQUEST_TIMEOUTS, "route" => route.clone()).increment(0);
     }
 }
 
@@ -292,6 +303,10 @@ pub fn describe() {
         FETCH_SECONDS,
         Unit::Seconds,
         "Outbound fetch time by kind, every hop and the body."
+    );
+    describe_counter!(
+        RELOADS,
+        "Reloads (SIGHUP, or a watched file changed with serve --watch) by outcome: ok (the new config serves), error (refused; the old one keeps serving, the reason is logged)."
     );
     describe_counter!(
         FETCH_BLOCKED,

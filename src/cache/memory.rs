@@ -30,6 +30,11 @@ impl Memory {
         Self { cache }
     }
 
+    /// The budget it was made with (`0`: off), so a reload can tell whether to keep it.
+    pub(crate) fn budget(&self) -> u64 {
+        (self.cache.as_ref()).map_or(0, |c| c.policy().max_capacity().unwrap_or(0))
+    }
+
     pub(crate) async fn get(&self, key: &Key) -> Option<Image> {
         self.cache.as_ref()?.get(key.as_str()).await
     }

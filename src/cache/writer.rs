@@ -36,6 +36,9 @@ pub(crate) const MAX_PENDING_BYTES: usize = 128 * 1024 * 1024;
 /// every few seconds costs the store nothing, and the renders land soon after it is back.
 const RETRY_FIRST: Duration = Duration::from_millis(500);
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// How often an idle drain task looks whether its writer is gone (the App it wrote for was
+/// replaced by a reload), so that it ends instead of waiting for good.
+const IDLE_CHECK: Duration = Duration::from_secs(30);
 
 /// One image to write.
 #[derive(Debug, Clone)]
@@ -164,8 +167,9 @@ impl Writer {
         self.pending.wake.notify_one();
     }
 
-    /// Writes the pending set, oldest first, backing off while the store keeps failing. Runs
-    /// for the process's life once started; it sleeps while nothing is pending.
+    /// Writes the pending set, oldest first, backing off while the store keeps failing. Once
+    /// started it runs while its writer lives (for the process's life, unless a reload replaces
+    /// the App), sleeping while nothing is pending.
     async fn drain(self) {
         let mut wait = RETRY_FIRST;
         loop {
@@ -174,7 +178,15 @@ impl Writer {
                 q.order.front().and_then(|k| q.writes.get(k)).cloned()
             };
             let Some(write) = next else {
-                self.pending.wake.notified().await;
+                tokio::select! {
+                    () = self.pending.wake.notified() => {}
+                    // Only this task's clone is left: nothing can be deferred any more.
+                    () = tokio::time::sleep(IDLE_CHECK) => {
+                        if Arc::strong_count(&self.pending) == 1 {
+                            return;
+                        }
+                    }
+                }
                 continue;
             };
             // The drain is the store's probe: it writes whatever the breaker says, and its

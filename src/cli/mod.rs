@@ -1,15 +1,19 @@
-//! The command line: `serve`, `render`, `warm`, `check`, `proxy`, `sign`, `purge`. Each command loads the config the same
-//! way and goes through the same [`crate::pipeline::Pipeline`].
+//! The command line: `serve`, `render`, `warm`, `check`, `proxy`, `sign`, `purge`, and `init`
+//! (a starter folder). Each command but `init` loads the config the same way and goes through
+//! the same [`crate::pipeline::Pipeline`].
 
 mod check;
 mod check_store;
 mod health;
+mod init;
 mod proxy;
 mod purge;
+mod reload;
 mod render;
 mod serve;
 mod sign;
 mod warm;
+mod watch;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -47,10 +51,12 @@ enum Command {
     /// Exit 0 if the running service's admin listener says it is ready (`/readyz`), else 1:
     /// a container's health check, with no curl in the image.
     Health(health::HealthArgs),
+    /// Write a starter folder: a config, three card templates, a sample API and a README.
+    Init(init::InitArgs),
 }
 
 /// Options every command takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 struct Common {
     /// Config file (TOML). Without one, the embedded defaults.
     #[arg(long, short = 'c', env = "OGFORGE_CONFIG", value_name = "FILE")]
@@ -89,17 +95,19 @@ pub fn run() -> ExitCode {
     }
     let cli = Cli::parse();
     let common = match &cli.command {
-        Command::Serve(a) => &a.common,
-        Command::Render(a) => &a.common,
-        Command::Warm(a) => &a.common,
-        Command::Check(a) => &a.common,
-        Command::Proxy(a) => &a.common,
-        Command::Sign(a) => &a.common,
-        Command::Purge(a) => &a.common,
-        Command::Health(a) => &a.common,
-        Command::CheckStore(a) => &a.common,
+        // Writes files; loads no config.
+        Command::Init(_) => None,
+        Command::Serve(a) => Some(&a.common),
+        Command::Render(a) => Some(&a.common),
+        Command::Warm(a) => Some(&a.common),
+        Command::Check(a) => Some(&a.common),
+        Command::Proxy(a) => Some(&a.common),
+        Command::Sign(a) => Some(&a.common),
+        Command::Purge(a) => Some(&a.common),
+        Command::Health(a) => Some(&a.common),
+        Command::CheckStore(a) => Some(&a.common),
     };
-    init_tracing(&common.log_format);
+    init_tracing(common.map_or("text", |c| c.log_format.as_str()));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -121,6 +129,7 @@ pub fn run() -> ExitCode {
             Command::Purge(a) => purge::run(a).await,
             Command::Health(a) => health::run(a).await,
             Command::CheckStore(a) => check_store::run(a).await,
+            Command::Init(a) => init::run(a).await,
         }
     });
     match result {

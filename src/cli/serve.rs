@@ -1,5 +1,6 @@
-//! `ogforge serve`: build the app, bind the public and admin listeners, stop gracefully
-//! on Ctrl-C or SIGTERM. Connections themselves (cap, timeouts) are served by [`http::serve`].
+//! `ogforge serve`: build the app, bind the public and admin listeners, reload on SIGHUP (and
+//! with `--watch` on file changes: `reload.rs`), stop gracefully on Ctrl-C or SIGTERM.
+//! Connections themselves (cap, timeouts) are served by [`http::serve`].
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -7,9 +8,9 @@ use anyhow::Context;
 use clap::Args;
 use tracing::{info, warn};
 
-use super::Common;
+use super::{Common, reload};
 use crate::{
-    app::{App, Needs},
+    app::{App, Live, Needs},
     http,
 };
 
@@ -20,6 +21,10 @@ pub(super) struct ServeArgs {
     /// Address to listen on, e.g. 0.0.0.0:8080.
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
+    /// Reload, as on SIGHUP, when the config file, a template, a default image or a font
+    /// folder it names changes.
+    #[arg(long)]
+    watch: bool,
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -36,7 +41,8 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .server
         .public_url
         .get_or_insert_with(|| format!("http://{local}"));
-    let app = Arc::new(App::build(&config, Needs::SERVE)?);
+    let live = Live::new(Arc::new(App::build(&config, Needs::SERVE)?));
+    let app = live.load();
     let labels: Vec<_> = (app.routes.routes().iter())
         .map(|r| r.label.clone())
         .collect();
@@ -46,7 +52,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     crate::fetch::zero();
     // Chromium starts in the background; the first browser render waits for it if need be.
-    let warming = Arc::clone(&app);
+    let warming = app;
     tokio::spawn(async move {
         if let Err(e) = warming.pipeline.warm_up().await {
             warn!(error = %e, "could not start the browser renderer; browser routes will retry");
@@ -58,7 +64,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let admin_addr = admin_listener.local_addr()?;
         info!(addr = %admin_addr, "admin listener (healthz, readyz, metrics, preview)");
         println!("admin listening on http://{admin_addr}");
-        let router = http::admin_router(Arc::clone(&app), metrics, Some(admin_addr));
+        let router = http::admin_router(live.clone(), metrics, Some(admin_addr));
         tokio::spawn(http::serve(
             admin_listener,
             router,
@@ -67,10 +73,22 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             shutdown_signal(),
         ));
     }
-    let routes: Vec<String> = (app.routes.routes().iter())
+    let routes: Vec<String> = (live.load().routes.routes().iter())
         .map(|r| r.config.path.to_string())
         .collect();
     info!(addr = %local, routes = ?routes, store = %config.store.url, "ogforge listening");
+    // Before the line below: a script may send SIGHUP as soon as it reads it, and SIGHUP's
+    // default would end the process.
+    let reloads = reload::start(
+        reload::Reloader {
+            common: args.common.clone(),
+            listen: args.listen.clone(),
+            local,
+            config: config.clone(),
+            live: live.clone(),
+        },
+        args.watch,
+    )?;
     // Printed on stdout, once, so scripts can find the bound port (`--listen 127.0.0.1:0`).
     println!("listening on http://{local}");
 
@@ -81,7 +99,7 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The peer address reaches the handlers (`ConnectInfo`) for the render rate limit.
     let server = http::serve(
         listener,
-        http::router(Arc::clone(&app), &config.server),
+        http::router(live.clone(), &config.server),
         limits,
         "public",
         async move {
@@ -98,8 +116,10 @@ pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             tokio::time::sleep(deadline).await;
         } => warn!(?deadline, "shutdown deadline passed; exiting with requests still open"),
     }
-    // No Chromium outlives ogforge, whichever way the wait above ended.
-    app.pipeline.shutdown().await;
+    // No Chromium outlives ogforge, whichever way the wait above ended: neither the one of an
+    // App a reload replaced nor the one in place.
+    reloads.finish().await;
+    live.load().pipeline.shutdown().await;
     info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -50,19 +50,21 @@ async fn purge(State(s): State<AdminState>, Query(q): Query<HashMap<String, Stri
     let (Some(name), Some(raw)) = (q.get("route"), q.get("id")) else {
         return (StatusCode::BAD_REQUEST, "route and id are required\n").into_response();
     };
-    let Some(route) = s.app.app.routes.by_name(name) else {
+    let app = s.app.app();
+    let Some(route) = app.routes.by_name(name) else {
         return (StatusCode::NOT_FOUND, "no such route\n").into_response();
     };
     let Ok(id) = route.config.ids.check(raw) else {
         return (StatusCode::BAD_REQUEST, "the id does not match the route\n").into_response();
     };
-    let dropped = s.app.app.pipeline.purge(route, &id).await;
+    let dropped = app.pipeline.purge(route, &id).await;
     tracing::info!(route = %name, id = %id.as_str(), dropped, "purged");
     (StatusCode::OK, "purged\n").into_response()
 }
 
 async fn readyz(State(s): State<AdminState>) -> Response {
-    match s.app.app.pipeline.store() {
+    let app = s.app.app();
+    match app.pipeline.store() {
         Some(store) => match store.ping().await {
             Ok(()) => (StatusCode::OK, "ready\n").into_response(),
             Err(e) => {
@@ -77,7 +79,7 @@ async fn readyz(State(s): State<AdminState>) -> Response {
 async fn render_metrics(State(s): State<AdminState>) -> Response {
     match &s.metrics {
         Some(handle) => {
-            s.app.app.pipeline.observe().await;
+            s.app.app().pipeline.observe().await;
             crate::metrics::collect_process();
             (
                 [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -20,8 +20,9 @@ pub(super) async fn handle(State(state): State<AppState>, req: Request) -> Respo
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| *addr);
-    let resolution = state.app.resolver.request(req.uri(), req.headers(), peer);
-    let pipeline = &state.app.pipeline;
+    let app = state.app();
+    let resolution = app.resolver.request(req.uri(), req.headers(), peer);
+    let pipeline = &app.pipeline;
     let outcome = match pipeline.memory_hit(resolution).await {
         Ok(hit) => hit,
         Err(resolution) => {

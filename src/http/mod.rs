@@ -19,16 +19,34 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tower::ServiceBuilder;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
-use crate::{app::App, config::ServerConfig};
+use crate::{
+    app::{App, Live},
+    config::ServerConfig,
+};
 
 pub use admin::PURGE_PATH;
 pub use conn::{listen, serve};
 pub use guard::Guard;
 
-/// Shared state of every handler, built once.
+/// Shared state of every handler: the handle to the App in place, which a reload replaces.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub app: Arc<App>,
+    live: Live,
+}
+
+/// A state over one fixed App (tests that drive a router without `serve`).
+impl From<Arc<App>> for AppState {
+    fn from(app: Arc<App>) -> Self {
+        Self { live: app.into() }
+    }
+}
+
+impl AppState {
+    /// The App for one request (one atomic load): a handler takes it once and uses it to the
+    /// end, so a reload never changes the config under a request.
+    pub(crate) fn app(&self) -> Arc<App> {
+        self.live.load()
+    }
 }
 
 /// The request id header: taken from the request when a proxy set one, generated otherwise,
@@ -51,7 +69,10 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// call to [`crate::resolve`]. The request deadline, the render cap and the per-client render
 /// rate limit are the pipeline's policies, not layers: only the pipeline knows whether a request
 /// is a hit (never limited) or a render.
-pub fn router(app: Arc<App>, server: &ServerConfig) -> Router {
+///
+/// `app` is an `Arc<App>`, or the [`Live`] handle `serve` swaps on reload. The guard's limits
+/// are taken here, once: they need a restart to change.
+pub fn router(app: impl Into<Live>, server: &ServerConfig) -> Router {
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, request_id::Ids::new()))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -64,17 +85,17 @@ pub fn router(app: Arc<App>, server: &ServerConfig) -> Router {
         .route(tags::PATH, get(tags::handle))
         .fallback(image::handle)
         .layer(layers)
-        .with_state(AppState { app })
+        .with_state(AppState { live: app.into() })
 }
 
 /// The admin router: health, readiness, Prometheus metrics, purge and the preview gallery, on
 /// their own listener (bound at `addr`) so they are never exposed with the public one.
 pub fn admin_router(
-    app: Arc<App>,
+    app: impl Into<Live>,
     metrics: Option<PrometheusHandle>,
     addr: Option<std::net::SocketAddr>,
 ) -> Router {
-    admin::router(AppState { app }, metrics, addr)
+    admin::router(AppState { live: app.into() }, metrics, addr)
 }
 
 #[cfg(test)]

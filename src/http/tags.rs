@@ -43,7 +43,8 @@ pub(super) async fn handle(
             _ => {}
         }
     }
-    let found = (state.app.routes).tags(route.as_deref(), id.as_deref(), sig.as_deref());
+    let app = state.app();
+    let found = (app.routes).tags(route.as_deref(), id.as_deref(), sig.as_deref());
     let Some((route, tags)) = found else {
         return plain(StatusCode::NOT_FOUND, "unknown route\n");
     };

@@ -123,6 +123,11 @@ impl Pipeline {
         self.renderer.shutdown().await;
     }
 
+    /// The memory tier, which a reload hands on to the next pipeline.
+    pub(crate) fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
     pub(crate) fn store(&self) -> Option<&Store> {
         self.store.as_ref()
     }

@@ -17,7 +17,7 @@ use chromiumoxide::{Browser, Page, handler::HandlerConfig, page::ScreenshotParam
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::util::{Server, Workdir, free_port, get as fetch, tool};
+use crate::util::{Server, Workdir, get as fetch, tool};
 
 /// The article card of the data route: title and author from the API.
 const ARTICLE: &str = r#"<div style="display:flex;flex-direction:column;justify-content:space-between;width:1200px;height:630px;padding:72px;box-sizing:border-box;background-image:linear-gradient(135deg,#312e81,#7c3aed);color:#fff;font-family:Inter">
@@ -384,20 +384,19 @@ async fn shown_version(page: &Page) -> Option<String> {
 }
 
 /// The gallery refreshes itself: it polls the routes' version token and reloads when it
-/// changes. A restart with an edited template on the same admin port stands in here for a
-/// reload of the config (a new digest either way); the page is never touched by the test.
+/// changes. Here `serve --watch` reloads the edited template (a new digest); the page is never
+/// touched by the test.
 #[tokio::test]
 async fn the_gallery_reloads_itself_when_a_template_changes() {
-    let port = free_port();
     let w = Workdir::new();
     w.write("plain.html", PLAIN);
-    w.config(&format!(
-        "[server]\nadmin_listen = \"127.0.0.1:{port}\"\n[store]\nurl = \"data\"\n\
-         [[routes]]\nname = \"plain\"\npath = \"/p/{{id}}.png\"\nformat = \"png\"\n\
+    w.config(
+        "[server]\nadmin_listen = \"127.0.0.1:0\"\n[store]\nurl = \"data\"\n\
+         [[routes]]\nname = \"plain\"\npath = \"/p/{id}.png\"\nformat = \"png\"\n\
          width = 800\nheight = 420\nid_pattern = '[a-z]+'\ntemplate = \"plain.html\"\n\
-         sample_id = \"hello\"\n"
-    ));
-    let server = w.serve();
+         sample_id = \"hello\"\n",
+    );
+    let server = w.serve_with(&["--watch"], &[]);
     let version = |s: &Server| format!("{}/_ogforge/preview/version", s.admin);
     let before = String::from_utf8(fetch(&version(&server)).await.body).unwrap();
     let chrome = Chrome::start().await;
@@ -405,11 +404,20 @@ async fn the_gallery_reloads_itself_when_a_template_changes() {
     let page = chrome.browser.new_page(url.as_str()).await.expect("open");
     assert_eq!(shown_version(&page).await.as_deref(), Some(before.trim()));
 
-    server.stop();
     w.write("plain.html", &PLAIN.replace("#fef3c7", "#dcfce7"));
-    let server = w.serve();
-    let after = String::from_utf8(fetch(&version(&server)).await.body).unwrap();
-    assert_ne!(before, after, "an edited template is a new digest");
+    // The reload lands once the edit has been quiet for 200 ms; a loaded machine takes longer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let after = loop {
+        let now = String::from_utf8(fetch(&version(&server)).await.body).unwrap();
+        if now != before {
+            break now;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve --watch did not reload the edited template within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     // The page polls each second; a loaded machine gets a generous bound.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

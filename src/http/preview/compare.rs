@@ -39,7 +39,8 @@ pub(super) fn loopback(addr: SocketAddr) -> Result<SocketAddr, String> {
 /// `data:` images.
 pub(super) async fn html(State(s): State<PreviewState>, uri: Uri) -> Response {
     let q = Query::parse(&uri);
-    let (route, id) = match q.card(s.app()) {
+    let app = s.app();
+    let (route, id) = match q.card(&app) {
         Ok(card) => card,
         Err(bad) => return bad.into_response(),
     };
@@ -47,7 +48,7 @@ pub(super) async fn html(State(s): State<PreviewState>, uri: Uri) -> Response {
         let why = "a browser route has no template: its page_url is its HTML\n";
         return text(StatusCode::NOT_FOUND, why.into());
     }
-    match s.app().pipeline.preview_html(&route, &id).await {
+    match app.pipeline.preview_html(&route, &id).await {
         Ok(card) => {
             let body = format!(
                 "<!doctype html><html><head><meta charset=\"utf-8\"><style>{}</style></head>\
@@ -116,7 +117,8 @@ pub(super) async fn font(Path(file): Path<String>) -> Response {
 /// routes only (each costs a browser tab).
 pub(super) async fn browser(State(s): State<PreviewState>, uri: Uri) -> Response {
     let q = Query::parse(&uri);
-    let (route, id) = match q.card(s.app()) {
+    let app = s.app();
+    let (route, id) = match q.card(&app) {
         Ok(card) => card,
         Err(bad) => return bad.into_response(),
     };
@@ -147,7 +149,7 @@ pub(super) async fn browser(State(s): State<PreviewState>, uri: Uri) -> Response
             return text(StatusCode::INTERNAL_SERVER_ERROR, why.into());
         }
     };
-    match s.app().pipeline.preview_browser(&route, &page, &id).await {
+    match app.pipeline.preview_browser(&route, &page, &id).await {
         Ok(bytes) => {
             let mut r = (StatusCode::OK, bytes).into_response();
             let h = r.headers_mut();

@@ -41,8 +41,10 @@ struct PreviewState {
 }
 
 impl PreviewState {
-    fn app(&self) -> &Arc<App> {
-        &self.app.app
+    /// The App in place (a reload may have replaced it since the last request); a handler
+    /// takes it once, so its route and its pipeline come from one config.
+    fn app(&self) -> Arc<App> {
+        self.app.app()
     }
 }
 
@@ -77,7 +79,7 @@ fn routes_version(app: &App) -> String {
 }
 
 async fn version(State(s): State<PreviewState>) -> Response {
-    text(StatusCode::OK, routes_version(s.app()) + "\n")
+    text(StatusCode::OK, routes_version(&s.app()) + "\n")
 }
 
 /// A query's parameters: the first `route`, every `id`.
@@ -142,11 +144,12 @@ fn ms(d: Duration) -> String {
 /// `/_ogforge/preview/image`: one card, never stored.
 async fn image(State(s): State<PreviewState>, uri: Uri) -> Response {
     let q = Query::parse(&uri);
-    let (route, id) = match q.card(s.app()) {
+    let app = s.app();
+    let (route, id) = match q.card(&app) {
         Ok(card) => card,
         Err(bad) => return bad.into_response(),
     };
-    let preview = s.app().pipeline.preview(&route, &id).await;
+    let preview = app.pipeline.preview(&route, &id).await;
     match preview.image {
         Ok(bytes) => {
             let mut r = (StatusCode::OK, bytes).into_response();

@@ -145,7 +145,7 @@ fn admin_link(what: &str, route: &str, id: &str) -> String {
 
 /// What the gallery shows: every route's sample, then the ids asked for.
 pub(super) async fn gallery(State(s): State<PreviewState>, uri: Uri) -> Response {
-    let app = Arc::clone(s.app());
+    let app = s.app();
     let q = Query::parse(&uri);
     if q.ids.len() > MAX_QUERY_IDS {
         let why = format!("at most {MAX_QUERY_IDS} ids at once\n");
@@ -296,13 +296,7 @@ mod tests {
     async fn the_page_shows_the_sample_and_escapes_the_query() {
         let config = load(None, &Overrides::default()).unwrap();
         let app = Arc::new(App::build(&config, Needs::NOTHING).unwrap());
-        let router = crate::http::admin::router(
-            AppState {
-                app: Arc::clone(&app),
-            },
-            None,
-            None,
-        );
+        let router = crate::http::admin::router(AppState::from(Arc::clone(&app)), None, None);
         let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
         let r = (router.clone().oneshot(get("/_ogforge/preview?id=%3Cb%3Ex")))
             .await
