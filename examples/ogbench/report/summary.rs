@@ -153,7 +153,10 @@ fn png_p50_rows(t: &mut Table, o: &Ours, p: &Peers) {
         "B. takumi-node",
         tk_png,
         r,
-        format!("ours <= 0.7x theirs: {}", verdict(r.map(|r| r >= 1.0 / 0.7))),
+        format!(
+            "ours <= 0.7x theirs: {}",
+            verdict(r.map(|r| r >= 1.0 / 0.7))
+        ),
     );
     for (who, peer, format) in [
         ("A. satori + resvg-js", "satori-resvg", "png"),
