@@ -5,7 +5,7 @@
 //! | stage | module |
 //! | --- | --- |
 //! | connections: cap, header-read and idle timeouts (then the router) | [`http`] (`conn.rs`) |
-//! | layers: request id, trace, count and access line, edge guard (method, headers, body, URI) | [`http`] (`observe.rs`, `guard.rs`) |
+//! | layers: request id, count and access line, edge guard (method, headers, body, URI); the request span past the memory tier | [`http`] (`request_id.rs`, `observe.rs`, `guard.rs`, `image.rs`) |
 //! | handler: request in, response out | `http/image.rs` |
 //! | resolve once: route match, query allow-list, signature, id, client | [`resolve`] over [`route`] |
 //! | the request path, its deadline and policies | [`pipeline`] |
