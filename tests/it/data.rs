@@ -46,21 +46,7 @@ impl Api {
             .route("/posts/{n}", get(post))
             .route("/img/{name}", get(image))
             .with_state(self.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(format!("http://{}", l.local_addr().unwrap()))
-                    .unwrap();
-                let _ = axum::serve(l, app).await;
-            });
-        });
-        let base: String = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        let base = format!("http://{}", crate::util::serve_loopback(move |_| app));
         base.clone_into(&mut self.base.lock().unwrap());
         base
     }

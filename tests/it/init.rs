@@ -6,7 +6,6 @@
 use std::{
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use axum::{
@@ -39,28 +38,16 @@ struct Api {
 
 impl Api {
     fn start(root: &Path) -> Self {
-        let (tx, rx) = std::sync::mpsc::channel();
         let asked = Arc::new(Mutex::new(Vec::new()));
         let (root_owned, asked_by_server) = (root.to_path_buf(), Arc::clone(&asked));
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = l.local_addr().unwrap().to_string();
-                let api = Api {
-                    root: root_owned,
-                    base: addr.clone(),
-                    asked: asked_by_server,
-                };
-                tx.send(addr).unwrap();
-                let _ = axum::serve(l, Router::new().fallback(file).with_state(api)).await;
-            });
+        let base = crate::util::serve_loopback(move |addr| {
+            let api = Api {
+                root: root_owned,
+                base: addr.to_owned(),
+                asked: asked_by_server,
+            };
+            Router::new().fallback(file).with_state(api)
         });
-        let base = rx.recv_timeout(Duration::from_secs(10)).unwrap();
         Self {
             root: root.to_path_buf(),
             base,

@@ -97,9 +97,17 @@ async fn the_function_renders_and_stores_through_the_runtime_emulator() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
         .envs(store_env(&s3))
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        // A file, not a pipe nobody reads: a full pipe would stall the function's log writes.
+        .stderr(std::fs::File::create(dir.path().join("function.log")).unwrap())
         .spawn()
         .expect("spawn the bootstrap");
+    let logs = || {
+        format!(
+            "function log:\n{}\nemulator log:\n{}",
+            std::fs::read_to_string(dir.path().join("function.log")).unwrap_or_default(),
+            std::fs::read_to_string(dir.path().join("emulator.log")).unwrap_or_default()
+        )
+    };
     let _function = Killed(function);
 
     let url = |path: &str| format!("{base}/lambda-url/{FUNCTION}{path}");
@@ -122,7 +130,13 @@ async fn the_function_renders_and_stores_through_the_runtime_emulator() {
     );
 
     let bad = send(c.get(url("/not-an-id.jpg"))).await;
-    assert_eq!(bad.status, 200);
+    assert_eq!(
+        bad.status,
+        200,
+        "{}\n{}",
+        String::from_utf8_lossy(&bad.body),
+        logs()
+    );
     assert_eq!(bad.header("x-ogforge-fallback"), "invalid-id");
     assert_eq!(bad.body, crate::util::default_image());
     let again = send(c.get(url("/12-34-10.jpg"))).await;

@@ -494,3 +494,24 @@ pub fn terminate(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// Serves the router `make` builds (given the bound `127.0.0.1:PORT`) on a loopback port, in a
+/// runtime of its own that lives as long as the test process; returns that address.
+pub fn serve_loopback(make: impl FnOnce(&str) -> axum::Router + Send + 'static) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap().to_string();
+            let app = make(&addr);
+            tx.send(addr).unwrap();
+            let _ = axum::serve(l, app).await;
+        });
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap()
+}

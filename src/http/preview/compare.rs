@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{PATH, PreviewState, Query, failure, text};
+use super::{PATH, PreviewState, Query, failure, text, uncached};
 use crate::{
     assets,
     config::{Engine, PageConfig, PageUrl, WaitUntil},
@@ -55,13 +55,8 @@ pub(super) async fn html(State(s): State<PreviewState>, uri: Uri) -> Response {
                  <body>{card}</body></html>",
                 chromium_css()
             );
-            let mut r = (StatusCode::OK, body).into_response();
+            let mut r = uncached(body, "text/html; charset=utf-8");
             let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert(
                 header::CONTENT_SECURITY_POLICY,
                 HeaderValue::from_static(
@@ -150,16 +145,7 @@ pub(super) async fn browser(State(s): State<PreviewState>, uri: Uri) -> Response
         }
     };
     match app.pipeline.preview_browser(&route, &page, &id).await {
-        Ok(bytes) => {
-            let mut r = (StatusCode::OK, bytes).into_response();
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(route.config.format.content_type()),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r
-        }
+        Ok(bytes) => uncached(bytes, route.config.format.content_type()),
         Err(e) => failure(&e),
     }
 }

@@ -152,13 +152,8 @@ async fn image(State(s): State<PreviewState>, uri: Uri) -> Response {
     let preview = app.pipeline.preview(&route, &id).await;
     match preview.image {
         Ok(bytes) => {
-            let mut r = (StatusCode::OK, bytes).into_response();
+            let mut r = uncached(bytes, route.config.format.content_type());
             let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(route.config.format.content_type()),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Ok(v) = HeaderValue::from_str(&ms(preview.render_time)) {
                 h.insert("x-ogforge-render-ms", v);
             }
@@ -191,6 +186,15 @@ fn text(status: StatusCode, body: String) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A 200 that no cache keeps: every preview is rendered for the one who asked.
+fn uncached(body: impl IntoResponse, content_type: &'static str) -> Response {
+    let mut r = (StatusCode::OK, body).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }

@@ -18,7 +18,7 @@ use minijinja::{AutoEscape, Environment, Value, context};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{PATH, PreviewState, Query, ms, routes_version, text};
+use super::{PATH, PreviewState, Query, ms, routes_version, text, uncached};
 use crate::{app::App, assets, config::Engine, pipeline::Preview, reason::Reason, route::Route};
 
 /// Ids one gallery request may ask for on top of the samples: each is a render.
@@ -201,13 +201,8 @@ pub(super) async fn gallery(State(s): State<PreviewState>, uri: Uri) -> Response
     });
     match page {
         Ok(body) => {
-            let mut r = (StatusCode::OK, body).into_response();
+            let mut r = uncached(body, "text/html; charset=utf-8");
             let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Ok(csp) = HeaderValue::from_str(&page_policy()) {
                 h.insert(header::CONTENT_SECURITY_POLICY, csp);
             }
