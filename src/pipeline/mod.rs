@@ -194,15 +194,7 @@ impl Pipeline {
         };
         let key = resolved.route.key(&resolved.id, None);
         match self.memory.get(&key).await {
-            Some(image) => Ok(Outcome::Served(Served {
-                route: resolved.route,
-                id: resolved.id,
-                image,
-                tier: Tier::Memory,
-                joined: false,
-                render_time: None,
-                stored: true,
-            })),
+            Some(image) => Ok(from_memory(resolved.route, resolved.id, image)),
             None => Err(Ok(resolved)),
         }
     }
@@ -247,15 +239,7 @@ impl Pipeline {
         if opts.read_tiers
             && let Some(image) = self.memory.get(&key).await
         {
-            return Outcome::Served(Served {
-                route,
-                id,
-                image,
-                tier: Tier::Memory,
-                joined: false,
-                render_time: None,
-                stored: true,
-            });
+            return from_memory(route, id, image);
         }
         let work = || {
             let stages = Stages {
@@ -351,6 +335,19 @@ pub struct Uncovered {
     pub sample_text: Vec<char>,
     /// In the card its `sample_id` renders.
     pub sample_card: Vec<char>,
+}
+
+/// An image the memory tier held: stored already, neither rendered nor waited for.
+fn from_memory(route: Arc<Route>, id: ogforge_tags::Id, image: crate::image::Image) -> Outcome {
+    Outcome::Served(Served {
+        route,
+        id,
+        image,
+        tier: Tier::Memory,
+        joined: false,
+        render_time: None,
+        stored: true,
+    })
 }
 
 fn fallback(route: Arc<Route>, reason: Reason) -> Outcome {

@@ -33,33 +33,22 @@ const BROKEN: &str = r#"<div style="display:flex">{{ no_such_variable }}</div>"#
 
 /// A loopback "site API": `/posts/{n}` is a post with a title and an author.
 fn start_api() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                .unwrap();
-            let app = Router::new().route(
-                "/posts/{n}",
-                get(|UrlPath(n): UrlPath<u32>| async move {
-                    let post = json!({
-                        "title": format!("Shipping cards without a browser, part {n}"),
-                        "author": { "name": "Ada Lovelace" },
-                    });
-                    (
-                        [(header::CONTENT_TYPE, "application/json")],
-                        post.to_string(),
-                    )
-                }),
-            );
-            let _ = axum::serve(listener, app).await;
-        });
+    let addr = crate::util::serve_loopback(|_| {
+        Router::new().route(
+            "/posts/{n}",
+            get(|UrlPath(n): UrlPath<u32>| async move {
+                let post = json!({
+                    "title": format!("Shipping cards without a browser, part {n}"),
+                    "author": { "name": "Ada Lovelace" },
+                });
+                (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    post.to_string(),
+                )
+            }),
+        )
     });
-    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    format!("http://{addr}")
 }
 
 /// Four routes: the embedded score card (compared with Chromium), an article from a data API,

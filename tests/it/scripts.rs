@@ -5,7 +5,7 @@
 //! with Chromium's rendering of the same HTML with the same fonts, the figures printed for
 //! docs/fonts.md.
 
-use std::{path::Path, time::Duration};
+use std::path::Path;
 
 use axum::{
     Router,
@@ -217,23 +217,12 @@ async fn font(UrlPath(file): UrlPath<String>) -> Response {
 
 /// Serves the card pages and fonts on loopback; returns its base URL.
 fn start_pages() -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(format!("http://{}", listener.local_addr().unwrap()))
-                .unwrap();
-            let app = Router::new()
-                .route("/card/{name}", get(page))
-                .route("/fonts/{file}", get(font));
-            let _ = axum::serve(listener, app).await;
-        });
+    let addr = crate::util::serve_loopback(|_| {
+        Router::new()
+            .route("/card/{name}", get(page))
+            .route("/fonts/{file}", get(font))
     });
-    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    format!("http://{addr}")
 }
 
 #[tokio::test]
