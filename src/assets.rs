@@ -5,7 +5,8 @@
 //! The fonts are the fallback pack (`assets/fonts/`, licences and sources in its README): Inter
 //! for Latin, Greek and Cyrillic, Noto Sans for Arabic, Hebrew, Devanagari and Thai, and
 //! Twemoji (COLRv0) for colour emoji; CJK is too large to bundle (docs/fonts.md). They are
-//! embedded as sfnt, expanded from the WOFF2 files by `build.rs`, so start-up decodes nothing.
+//! embedded as sfnt, expanded from the WOFF2 files by `build.rs`, so start-up decodes nothing
+//! and hashes nothing of them.
 
 /// The card template of the embedded default route.
 pub(crate) const TEMPLATE: &str = include_str!("../assets/default.html");
@@ -24,6 +25,9 @@ pub(crate) struct BundledFont {
     pub(crate) family: &'static str,
     /// The font as sfnt (TrueType), expanded from that file at build time.
     pub(crate) bytes: &'static [u8],
+    /// SHA-256 of `bytes`, taken at build time: the font digest needs it and start-up never
+    /// reads the pack's 2.7 MiB for it.
+    pub(crate) sha256: &'static [u8; 32],
 }
 
 macro_rules! bundled {
@@ -32,6 +36,7 @@ macro_rules! bundled {
             file: $file,
             family: $family,
             bytes: include_bytes!(concat!(env!("OUT_DIR"), "/", $file, ".sfnt")),
+            sha256: include_bytes!(concat!(env!("OUT_DIR"), "/", $file, ".sha256")),
         },)*]
     };
 }

@@ -59,6 +59,16 @@ pub const STORE_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Starts the calibration of the clock the recorder and its histograms read (quanta's TSC
+/// clock) on a thread of its own. The first clock made in a process calibrates it by busy-waiting
+/// (0.6 ms here, longer on a busy machine) and every later one waits for it: started first thing,
+/// it runs while the config and the fonts load instead of inside [`install`] or the first render.
+pub fn calibrate_clock() {
+    let _ = std::thread::Builder::new()
+        .name("ogforge-clock".into())
+        .spawn(|| drop(quanta::Clock::new()));
+}
+
 /// The Prometheus recorder with ogforge's histogram buckets; install it once per process.
 pub fn prometheus_builder()
 -> Result<metrics_exporter_prometheus::PrometheusBuilder, metrics_exporter_prometheus::BuildError> {

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
+use sha2::{Digest, Sha256};
 
 use super::FontsError;
 use crate::assets;
@@ -22,8 +23,13 @@ pub(super) struct FontFile {
     /// The path, or `bundled:NAME`, for messages.
     pub(super) origin: String,
     pub(super) sfnt: Bytes,
+    /// SHA-256 of `sfnt`, for the font digest (a bundled file's taken at build time).
+    pub(super) sha256: [u8; 32],
     /// The family a bundled file registers as; a folder's font says its own.
     pub(super) family: Option<&'static str>,
+    /// A bundled file's bytes in the binary, which takumi can key by address instead of
+    /// hashing them.
+    pub(super) in_binary: Option<&'static [u8]>,
 }
 
 impl FontFile {
@@ -38,8 +44,10 @@ pub(super) fn bundled() -> Vec<FontFile> {
         .iter()
         .map(|font| FontFile {
             sfnt: Bytes::from_static(font.bytes),
+            sha256: *font.sha256,
             origin: format!("bundled:{}", font.file),
             family: Some(font.family),
+            in_binary: Some(font.bytes),
         })
         .collect()
 }
@@ -58,10 +66,13 @@ pub(super) fn folder(dir: &Path, recursive: bool) -> Result<Vec<FontFile>, Fonts
         .map(|path| {
             let bytes = std::fs::read(&path).map_err(|e| FontsError::File(path.clone(), e))?;
             let origin = path.display().to_string();
+            let sfnt = sfnt(bytes, &origin)?;
             Ok(FontFile {
-                sfnt: Bytes::from(sfnt(bytes, &origin)?),
+                sha256: Sha256::digest(&sfnt).into(),
+                sfnt: Bytes::from(sfnt),
                 origin,
                 family: None,
+                in_binary: None,
             })
         })
         .collect()

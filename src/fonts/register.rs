@@ -48,7 +48,7 @@ pub(super) struct Registry {
     /// Each family once, in registration order.
     pub(super) families: Vec<Family>,
     pub(super) coverage: Coverage,
-    /// Of every file's bytes, in order.
+    /// Of every file's bytes (their SHA-256s), in order.
     pub(super) digest: Sha256,
     /// The lint's findings.
     pub(super) warnings: Vec<String>,
@@ -76,9 +76,15 @@ impl Registry {
     ) -> Result<(), FontsError> {
         // Bytes only, not paths: moving the fonts folder must not change every key.
         self.digest.update((file.sfnt.len() as u64).to_le_bytes());
-        self.digest.update(&file.sfnt);
-        let shared: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(file.sfnt.clone());
-        let mut resource = FontResource::new(FontSource::from_shared(shared));
+        self.digest.update(file.sha256);
+        let source = match file.in_binary {
+            Some(bytes) => FontSource::from_static(bytes),
+            None => {
+                let shared: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(file.sfnt.clone());
+                FontSource::from_shared(shared)
+            }
+        };
+        let mut resource = FontResource::new(source);
         if let Some(family) = file.family {
             resource = resource.override_info(FontOverride {
                 family_name: Some(family.into()),

@@ -27,7 +27,9 @@ pub(super) async fn handle(State(state): State<AppState>, req: Request) -> Respo
         Ok(hit) => hit,
         Err(resolution) => {
             let span = observe::span(&req);
-            pipeline.serve(resolution).instrument(span).await
+            // Boxed: the miss path's future (deadline, data, flight, store) is kilobytes, and
+            // inline it made this handler's future that large, copied on every move of a hit.
+            Box::pin(pipeline.serve(resolution).instrument(span)).await
         }
     };
     Reply::new(outcome, req.method(), req.headers()).into_response()
