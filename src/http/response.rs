@@ -160,6 +160,9 @@ fn image_response(
         *r.status_mut() = StatusCode::NOT_MODIFIED;
     }
     let h = r.headers_mut();
+    // Room for these seven and the layers' request id at once: growing the map as they were
+    // inserted reallocated it on every hit.
+    h.reserve(8);
     h.insert(header::CACHE_CONTROL, cache_control);
     h.insert(header::ETAG, image.etag.clone());
     h.insert(CACHE_STATUS, cache_status);
