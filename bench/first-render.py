@@ -61,7 +61,7 @@ def main():
     args = parser.parse_args()
     rows = {"the first of the process": [], "the second, after 300 ms idle": [],
             "the third, after 300 ms idle": [], "one of 20 back to back": []}
-    firsts = list(rows.values())
+    series = list(rows.values())
     for n in range(args.starts):
         with tempfile.TemporaryDirectory(prefix="ogforge-first-") as store:
             server, addr = start(args.ogforge, store)
@@ -69,10 +69,10 @@ def main():
                 base = 1_000_000 + 1_000 * n
                 for i in range(3):
                     time.sleep(0.3)
-                    firsts[i].append(render_ms(addr, base + i))
+                    series[i].append(render_ms(addr, base + i))
                 for i in range(20):  # untimed: the back-to-back series starts warm
                     render_ms(addr, base + 100 + i)
-                firsts[3].append(statistics.median(
+                series[3].append(statistics.median(
                     render_ms(addr, base + 200 + i) for i in range(20)))
             finally:
                 server.terminate()

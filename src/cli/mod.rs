@@ -94,9 +94,6 @@ pub fn run() -> ExitCode {
         return lambda_bootstrap();
     }
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Serve(_)) {
-        crate::metrics::calibrate_clock();
-    }
     let common = match &cli.command {
         // Writes files; loads no config.
         Command::Init(_) => None,

@@ -28,6 +28,8 @@ pub(super) struct ServeArgs {
 }
 
 pub(super) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // First: it runs while the config and the fonts load, before `metrics::install` needs it.
+    crate::metrics::calibrate_clock();
     let mut config = args.common.load(args.listen.clone())?;
     let metrics = crate::metrics::install();
     let limits = config.server.connections;

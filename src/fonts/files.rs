@@ -9,7 +9,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use super::FontsError;
-use crate::assets;
+use crate::assets::{self, BundledFont};
 
 /// The extensions read from a fonts folder (any case).
 const FONT_EXTENSIONS: &[&str] = &["ttf", "otf", "ttc", "otc", "woff", "woff2"];
@@ -25,16 +25,15 @@ pub(super) struct FontFile {
     pub(super) sfnt: Bytes,
     /// SHA-256 of `sfnt`, for the font digest (a bundled file's taken at build time).
     pub(super) sha256: [u8; 32],
-    /// The family a bundled file registers as; a folder's font says its own.
-    pub(super) family: Option<&'static str>,
-    /// A bundled file's bytes in the binary, which takumi can key by address instead of
+    /// The pack's entry for a bundled file: the family it registers as (a folder's font says
+    /// its own) and its bytes in the binary, which takumi can key by address instead of
     /// hashing them.
-    pub(super) in_binary: Option<&'static [u8]>,
+    pub(super) bundled: Option<&'static BundledFont>,
 }
 
 impl FontFile {
-    pub(super) fn bundled(&self) -> bool {
-        self.family.is_some()
+    pub(super) fn family(&self) -> Option<&'static str> {
+        self.bundled.map(|b| b.family)
     }
 }
 
@@ -46,8 +45,7 @@ pub(super) fn bundled() -> Vec<FontFile> {
             sfnt: Bytes::from_static(font.bytes),
             sha256: *font.sha256,
             origin: format!("bundled:{}", font.file),
-            family: Some(font.family),
-            in_binary: Some(font.bytes),
+            bundled: Some(font),
         })
         .collect()
 }
@@ -71,8 +69,7 @@ pub(super) fn folder(dir: &Path, recursive: bool) -> Result<Vec<FontFile>, Fonts
                 sha256: Sha256::digest(&sfnt).into(),
                 sfnt: Bytes::from(sfnt),
                 origin,
-                family: None,
-                in_binary: None,
+                bundled: None,
             })
         })
         .collect()

@@ -25,7 +25,7 @@ use super::{
 /// takes one face per style and drops the rest.
 pub(super) fn subsets(files: &[FontFile], faces: &[Vec<Face>]) -> Vec<bool> {
     let key = |file: &FontFile, face: &Face| {
-        let family = file.family.unwrap_or(&face.family).to_lowercase();
+        let family = file.family().unwrap_or(&face.family).to_lowercase();
         (family, face.style)
     };
     let keys: Vec<_> = (files.iter().zip(faces))
@@ -77,15 +77,15 @@ impl Registry {
         // Bytes only, not paths: moving the fonts folder must not change every key.
         self.digest.update((file.sfnt.len() as u64).to_le_bytes());
         self.digest.update(file.sha256);
-        let source = match file.in_binary {
-            Some(bytes) => FontSource::from_static(bytes),
+        let source = match file.bundled {
+            Some(font) => FontSource::from_static(font.bytes),
             None => {
                 let shared: Arc<dyn AsRef<[u8]> + Send + Sync> = Arc::new(file.sfnt.clone());
                 FontSource::from_shared(shared)
             }
         };
         let mut resource = FontResource::new(source);
-        if let Some(family) = file.family {
+        if let Some(family) = file.family() {
             resource = resource.override_info(FontOverride {
                 family_name: Some(family.into()),
                 ..FontOverride::default()
@@ -120,7 +120,7 @@ impl Registry {
             self.families.push(Family {
                 name: family.name,
                 colour,
-                bundled: file.bundled(),
+                bundled: file.bundled.is_some(),
             });
         }
         Ok(())

@@ -21,7 +21,7 @@ use tower_http::request_id::{MakeRequestId, RequestId};
 #[derive(Debug, Clone)]
 pub(super) struct Ids {
     /// The random half as text, with its trailing dash: formatted once, not per request.
-    prefix: Arc<[u8; PREFIX]>,
+    prefix: [u8; PREFIX],
     next: Arc<AtomicU64>,
 }
 
@@ -43,7 +43,7 @@ impl Ids {
         let mut prefix = [0; PREFIX];
         prefix.copy_from_slice(text.as_bytes());
         Self {
-            prefix: Arc::new(prefix),
+            prefix,
             next: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -55,7 +55,7 @@ impl Ids {
         // 8 bytes make exactly 16 hex digits: this cannot fail.
         let _ = hex::encode_to_slice(n.to_be_bytes(), &mut counter);
         let mut id = [b'-'; LEN];
-        id[..PREFIX].copy_from_slice(&self.prefix[..]);
+        id[..PREFIX].copy_from_slice(&self.prefix);
         id[PREFIX..PREFIX + 4].copy_from_slice(&counter[..4]);
         id[PREFIX + 5..].copy_from_slice(&counter[4..]);
         id
@@ -99,6 +99,6 @@ mod tests {
         let id = ids.id(0x0123_4567_89ab_cdef);
         let id = std::str::from_utf8(&id).unwrap();
         assert!(id.ends_with("-0123-456789abcdef"), "{id}");
-        assert_eq!(&id[..PREFIX], std::str::from_utf8(&ids.prefix[..]).unwrap());
+        assert_eq!(&id[..PREFIX], std::str::from_utf8(&ids.prefix).unwrap());
     }
 }
