@@ -40,6 +40,7 @@ pub const FETCHES: &str = "ogforge_fetches_total";
 pub const FETCH_SECONDS: &str = "ogforge_fetch_seconds";
 pub const FETCH_BLOCKED: &str = "ogforge_fetch_blocked_total";
 pub const RELOADS: &str = "ogforge_reloads_total";
+pub const ENCODE_PIECES: &str = "ogforge_encode_pieces_total";
 
 /// Upper bounds (seconds) of the render time buckets: dense around the milliseconds an HTML
 /// card takes, then up past the 3 s render timeout for slow templates and browser renders.
@@ -158,6 +159,9 @@ pub fn zero(routes: &[metrics::SharedString]) {
     for op in ["get", "put"] {
         metrics::counter!(STORE_ERRORS, "op" => op).absolute(0);
     }
+    for from in ["cache", "encoder"] {
+        metrics::counter!(ENCODE_PIECES, "from" => from).absolute(0);
+    }
     for outcome in ["created", "conflict"] {
         metrics::counter!(STORE_WRITES, "outcome" => outcome).absolute(0);
     }
@@ -274,6 +278,10 @@ pub fn describe() {
     describe_counter!(
         STORE_DAMAGED,
         "Stored objects that were not whole images, rendered again and replaced."
+    );
+    describe_counter!(
+        ENCODE_PIECES,
+        "JPEG strips and PNG bands of rendered images, by where their bytes came from: the piece cache (the same pixels encoded before, render.piece_cache_mib) or the encoder."
     );
     describe_counter!(
         BROWSER_LAUNCHES,

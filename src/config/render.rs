@@ -25,6 +25,12 @@ pub(super) mod defaults {
     /// The bundled fallback pack (Latin, Greek, Cyrillic, Arabic, Hebrew, Devanagari, Thai,
     /// colour emoji) stays loaded beside `fonts_dirs`, so adding a font never takes a script away.
     pub const RENDER_BUNDLED_FONTS: bool = true;
+    /// Encoded JPEG strips and PNG bands kept for the next card with the same pixels there
+    /// (`encode/pieces.rs`): the pieces of a template's background and fixed text are a few
+    /// KiB each, so 4 MiB holds those of dozens of templates; `0` turns the cache off.
+    pub const RENDER_PIECE_CACHE_MIB: u64 = 4;
+    /// The most `piece_cache_mib` may be: far past what any set of templates repeats.
+    pub const RENDER_PIECE_CACHE_MIB_MAX: u64 = 1024;
     /// Font folders are read one level deep: a folder such as `/usr/share/fonts` would otherwise
     /// load every font on the machine.
     pub const RENDER_FONTS_RECURSIVE: bool = false;
@@ -45,6 +51,7 @@ pub(crate) struct RawRender {
     pub(crate) lang: Option<String>,
     pub(crate) queue: usize,
     pub(crate) overload: String,
+    pub(crate) piece_cache_mib: u64,
 }
 
 impl Default for RawRender {
@@ -60,6 +67,7 @@ impl Default for RawRender {
             lang: None,
             queue: d::RENDER_QUEUE,
             overload: d::RENDER_OVERLOAD.into(),
+            piece_cache_mib: d::RENDER_PIECE_CACHE_MIB,
         }
     }
 }
@@ -84,6 +92,8 @@ pub struct RenderConfig {
     /// Renders that may wait for a slot; more are refused at once.
     pub queue: usize,
     pub overload: Overload,
+    /// Bytes of encoded pieces kept for reuse (`0`: none).
+    pub piece_cache_bytes: u64,
 }
 
 /// What a miss gets when the render queue is full (`render.overload`). Cache hits never
@@ -127,6 +137,18 @@ pub(super) fn load(value: Option<Value>, base: &Path, r: &mut Report) -> Option<
         Some(tag) => r.check("lang", parse_lang(tag).map(Some)),
     };
     let fonts_dirs = fonts_dirs.map(|dirs| dirs.iter().map(|d| base.join(d)).collect());
+    let piece_cache_mib = if raw.piece_cache_mib > d::RENDER_PIECE_CACHE_MIB_MAX {
+        r.error(
+            "piece_cache_mib",
+            format!(
+                "{} is more than {} (MiB); 0 turns the piece cache off",
+                raw.piece_cache_mib,
+                d::RENDER_PIECE_CACHE_MIB_MAX
+            ),
+        )
+    } else {
+        Some(raw.piece_cache_mib)
+    };
     Some(RenderConfig {
         timeout: Duration::from_millis(timeout_ms?),
         concurrency,
@@ -138,6 +160,7 @@ pub(super) fn load(value: Option<Value>, base: &Path, r: &mut Report) -> Option<
         lang: lang?,
         queue: raw.queue,
         overload: overload?,
+        piece_cache_bytes: piece_cache_mib? << 20,
     })
 }
 
@@ -219,8 +242,22 @@ mod tests {
         .unwrap();
         assert_eq!(c.render.overload, Overload::DefaultImage);
         assert_eq!(c.render.concurrency, 3);
-        let e = load_str("[render]\noverload = 'drop'\ntimeout_ms = 0\n", &[]).unwrap_err();
+        assert_eq!(c.render.piece_cache_bytes, 4 << 20);
+        let e = load_str(
+            "[render]\noverload = 'drop'\ntimeout_ms = 0\npiece_cache_mib = 5000\n",
+            &[],
+        )
+        .unwrap_err();
         let keys: Vec<&str> = e.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["render.timeout_ms", "render.overload"]);
+        assert_eq!(
+            keys,
+            [
+                "render.timeout_ms",
+                "render.overload",
+                "render.piece_cache_mib"
+            ]
+        );
+        let off = load_str("[render]\npiece_cache_mib = 0\n", &[]).unwrap();
+        assert_eq!(off.render.piece_cache_bytes, 0);
     }
 }

@@ -2,7 +2,10 @@
 
 use rayon::prelude::*;
 
-use super::{EncodeError, JPEG_STRIP_ROWS};
+use super::{
+    EncodeError, JPEG_STRIP_ROWS,
+    pieces::{Kind, Piece, Pieces},
+};
 
 /// JPEG markers this module reads or writes.
 const SOF0: u8 = 0xC0;
@@ -21,8 +24,14 @@ fn encode_one(rgba: &[u8], w: u16, h: u16, quality: u8) -> Result<Vec<u8>, Encod
     Ok(out)
 }
 
-pub(super) fn encode(rgba: &[u8], w: u16, h: u16, quality: u8) -> Result<Vec<u8>, EncodeError> {
-    encode_on(rgba, w, h, quality, rayon::current_num_threads())
+pub(super) fn encode(
+    rgba: &[u8],
+    w: u16,
+    h: u16,
+    quality: u8,
+    pieces: &Pieces,
+) -> Result<Vec<u8>, EncodeError> {
+    encode_on(rgba, w, h, quality, rayon::current_num_threads(), pieces)
 }
 
 /// [`encode`] for a pool of `cores` threads (one: no strips, a plain JPEG).
@@ -32,6 +41,7 @@ pub(super) fn encode_on(
     h: u16,
     quality: u8,
     cores: usize,
+    pieces: &Pieces,
 ) -> Result<Vec<u8>, EncodeError> {
     let strip_bytes = usize::from(w) * 4 * JPEG_STRIP_ROWS;
     let strips: Vec<&[u8]> = rgba.chunks(strip_bytes.max(1)).collect();
@@ -45,24 +55,35 @@ pub(super) fn encode_on(
     }
 
     // Strips go to rayon's pool (the one takumi uses), whose threads live as long as the
-    // process: a thread spawned per encode cost more in kernel work than it saved.
+    // process: a thread spawned per encode cost more in kernel work than it saved. A strip is a
+    // standalone JPEG whose bytes depend only on its pixels, so one encoded before (the
+    // template's background, its fixed text) comes from the piece cache.
     let encoded = strips
         .par_iter()
         .map(|strip| {
             let rows = strip.len() / (usize::from(w) * 4);
             #[allow(clippy::cast_possible_truncation)] // at most JPEG_STRIP_ROWS
-            encode_one(strip, w, rows as u16, quality)
+            let rows = rows as u16;
+            let kind = Kind::Jpeg { quality };
+            pieces.get_or_encode(kind, w.into(), rows.into(), strip, || {
+                let bytes = encode_one(strip, w, rows, quality)?;
+                Ok::<_, EncodeError>(Piece {
+                    bytes: bytes.into(),
+                    adler: 0,
+                })
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    join(&encoded, h, interval).ok_or(EncodeError::Splice)
+    let strips: Vec<&[u8]> = encoded.iter().map(|p| &*p.bytes).collect();
+    join(&strips, h, interval).ok_or(EncodeError::Splice)
 }
 
 /// Joins standalone strip JPEGs into one: the first strip's headers with the full height
 /// and a restart interval, then each strip's entropy-coded data, `RSTn` between them.
-pub(super) fn join(strips: &[Vec<u8>], height: u16, interval: u16) -> Option<Vec<u8>> {
-    let first = strips.first()?;
+pub(super) fn join(strips: &[&[u8]], height: u16, interval: u16) -> Option<Vec<u8>> {
+    let first = *strips.first()?;
     let (sof, sos, data_start) = headers(first)?;
-    let mut out = Vec::with_capacity(strips.iter().map(Vec::len).sum::<usize>() + 64);
+    let mut out = Vec::with_capacity(strips.iter().map(|s| s.len()).sum::<usize>() + 64);
     out.extend_from_slice(&first[..sos]);
     // SOF0: marker (2), length (2), precision (1), then the height.
     out[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());

@@ -36,17 +36,22 @@ pub enum EncodeError {
     Deflate(#[from] flate2::CompressError),
 }
 
-/// Encodes a rendered bitmap.
-pub(crate) fn encode(bitmap: &Bitmap, format: Format, quality: u8) -> Result<Vec<u8>, EncodeError> {
+/// Encodes a rendered bitmap; JPEG strips and PNG bands encoded before come from `pieces`.
+pub(crate) fn encode(
+    bitmap: &Bitmap,
+    format: Format,
+    quality: u8,
+    pieces: &Pieces,
+) -> Result<Vec<u8>, EncodeError> {
     let (w, h) = (bitmap.width(), bitmap.height());
     match format {
         Format::Jpeg => {
             let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else {
                 return Err(EncodeError::TooLarge(w, h));
             };
-            jpeg::encode(bitmap.as_raw(), w16, h16, quality)
+            jpeg::encode(bitmap.as_raw(), w16, h16, quality, pieces)
         }
-        Format::Png => png_fast::encode(bitmap.as_raw(), w, h),
+        Format::Png => png_fast::encode(bitmap.as_raw(), w, h, pieces),
         Format::Webp => {
             let mut out = Vec::new();
             takumi::write_image(
@@ -68,7 +73,10 @@ pub(crate) fn encode(bitmap: &Bitmap, format: Format, quality: u8) -> Result<Vec
 const JPEG_STRIP_ROWS: usize = 64;
 
 mod jpeg;
+mod pieces;
 mod png_fast;
+
+pub(crate) use pieces::Pieces;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -86,7 +94,7 @@ mod tests {
     #[test]
     fn every_format_encodes_and_sniffs_back() {
         for format in [Format::Jpeg, Format::Png, Format::Webp] {
-            let bytes = encode(&bitmap(), format, 80).unwrap();
+            let bytes = encode(&bitmap(), format, 80, &Pieces::off()).unwrap();
             assert_eq!(sniff_content_type(&bytes), Some(format.content_type()));
         }
     }
@@ -112,7 +120,7 @@ mod tests {
     fn jpeg_strips_are_one_encoder_with_restart_markers() {
         // 150 rows: strips of 64, 64 and 22 rows; 200 px: 13 MCUs a row.
         let image = card(200, 150, 255);
-        let joined = jpeg::encode_on(image.as_raw(), 200, 150, 80, 2).unwrap();
+        let joined = jpeg::encode_on(image.as_raw(), 200, 150, 80, 2, &Pieces::off()).unwrap();
         let mut reference = Vec::new();
         let mut encoder = jpeg_encoder::Encoder::new(&mut reference, 80);
         encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_2_0);
@@ -125,7 +133,7 @@ mod tests {
             "strip-joined JPEG differs from the reference"
         );
         // One core: a plain JPEG, no restart markers.
-        let plain = jpeg::encode_on(image.as_raw(), 200, 150, 80, 1).unwrap();
+        let plain = jpeg::encode_on(image.as_raw(), 200, 150, 80, 1, &Pieces::off()).unwrap();
         assert!(!plain.windows(2).any(|m| m == [0xFF, 0xDD]));
         assert_eq!(sniff_content_type(&plain), Some("image/jpeg"));
     }
@@ -167,7 +175,8 @@ mod tests {
 
     #[test]
     fn png_is_lossless_rgb_when_opaque_and_rgba_otherwise() {
-        let (_, pixels) = decode_png(&encode(&photo(300, 200), Format::Png, 80).unwrap());
+        let (_, pixels) =
+            decode_png(&encode(&photo(300, 200), Format::Png, 80, &Pieces::off()).unwrap());
         let expected: Vec<u8> = photo(300, 200)
             .as_raw()
             .chunks_exact(4)
@@ -176,7 +185,8 @@ mod tests {
         assert!(pixels == expected, "PNG pixels differ (photo)");
         for (alpha, color) in [(255, png::ColorType::Rgb), (128, png::ColorType::Rgba)] {
             let image = card(300, 200, alpha);
-            let (got_color, pixels) = decode_png(&encode(&image, Format::Png, 80).unwrap());
+            let (got_color, pixels) =
+                decode_png(&encode(&image, Format::Png, 80, &Pieces::off()).unwrap());
             assert_eq!(got_color, color);
             let expected: Vec<u8> = if alpha == 255 {
                 image
@@ -196,7 +206,8 @@ mod tests {
         use std::io::Read;
         for alpha in [255, 128] {
             let image = card(300, 203, alpha);
-            let png = png_fast::write_flat(image.as_raw(), 300, 203, alpha == 255).unwrap();
+            let png = png_fast::write_flat(image.as_raw(), 300, 203, alpha == 255, &Pieces::off())
+                .unwrap();
             // The IDAT payload: after the signature (8) and IHDR (8 + 13 + 4), its length and type.
             let idat = &png[33..];
             let len = u32::from_be_bytes([idat[0], idat[1], idat[2], idat[3]]) as usize;
@@ -220,6 +231,35 @@ mod tests {
                 .collect();
             assert!(raw == expected, "scanlines differ (alpha {alpha})");
         }
+    }
+
+    /// The piece cache changes where a strip's or band's bytes come from, never the bytes: a
+    /// card encoded with it, then the same card with a few rows changed (an id in its footer),
+    /// match full encodes byte for byte, and the second took its unchanged pieces from it.
+    #[test]
+    fn pieces_from_the_cache_make_the_same_bytes() {
+        let pieces = Pieces::new(16 << 20);
+        let first = card(400, 300, 255);
+        let mut raw = first.as_raw().to_vec();
+        for px in raw[400 * 4 * 280..400 * 4 * 290].chunks_exact_mut(4) {
+            px[0] = 255 - px[0];
+        }
+        let second = Bitmap::from_raw(400, 300, raw).unwrap();
+        // JPEG in strips whatever this machine's cores.
+        let encode = |image: &Bitmap, format, pieces: &Pieces| match format {
+            Format::Jpeg => jpeg::encode_on(image.as_raw(), 400, 300, 80, 2, pieces).unwrap(),
+            _ => encode(image, format, 80, pieces).unwrap(),
+        };
+        for format in [Format::Jpeg, Format::Png] {
+            for image in [&first, &second, &second] {
+                let cached = encode(image, format, &pieces);
+                let full = encode(image, format, &Pieces::off());
+                assert!(cached == full, "{format:?}: bytes differ with the cache");
+            }
+        }
+        // JPEG: 5 strips of 64 rows, all new, then only the one with rows 280-289 (the third
+        // encode of `second` finds all five). PNG: 4 bands, all new, then the last one.
+        assert_eq!(pieces.len(), 5 + 1 + 4 + 1);
     }
 
     #[test]

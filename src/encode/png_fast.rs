@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
-use super::EncodeError;
+use super::{
+    EncodeError,
+    pieces::{Kind, Piece, Pieces},
+};
 
 /// A pair of row filter and deflate setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,10 +35,10 @@ impl Encoding {
 const BANDS: usize = 4;
 const BAND_ROWS: usize = 8;
 
-pub(super) fn encode(rgba: &[u8], w: u32, h: u32) -> Result<Vec<u8>, EncodeError> {
+pub(super) fn encode(rgba: &[u8], w: u32, h: u32, pieces: &Pieces) -> Result<Vec<u8>, EncodeError> {
     let opaque = is_opaque(rgba);
     match pick(rgba, w, h, opaque)? {
-        Encoding::Flat => write_flat(rgba, w, h, opaque),
+        Encoding::Flat => write_flat(rgba, w, h, opaque, pieces),
         Encoding::Photo => write(rgba, w, h, opaque, Encoding::Photo, rgba.len() / 8),
     }
 }
@@ -47,12 +50,14 @@ const FLAT_SEGMENTS: usize = 4;
 
 /// [`Encoding::Flat`] with the deflate split over [`FLAT_SEGMENTS`] bands of rows: each band
 /// is a raw DEFLATE run ending in a sync flush (the last one final), and the zlib stream is
-/// their concatenation with one header and the bands' Adler-32s combined.
+/// their concatenation with one header and the bands' Adler-32s combined. A band's run depends
+/// only on its pixels, so one deflated before comes from the piece cache.
 pub(super) fn write_flat(
     rgba: &[u8],
     w: u32,
     h: u32,
     opaque: bool,
+    pieces: &Pieces,
 ) -> Result<Vec<u8>, EncodeError> {
     use rayon::prelude::*;
 
@@ -69,20 +74,32 @@ pub(super) fn write_flat(
         .par_iter()
         .enumerate()
         .map(|(i, &(first, end))| {
-            // Scanlines: filter type 0 (none), then the row's bytes.
-            let mut lines = vec![0; (end - first) * row];
-            for (line, src) in lines
-                .chunks_exact_mut(row)
-                .zip(rgba[first * src_row..end * src_row].chunks_exact(src_row))
-            {
-                if opaque {
-                    drop_alpha(src, &mut line[1..]);
-                } else {
-                    line[1..].copy_from_slice(src);
+            let pixels = &rgba[first * src_row..end * src_row];
+            let kind = Kind::FlatPng {
+                opaque,
+                last: i == last,
+            };
+            #[allow(clippy::cast_possible_truncation)] // at most h rows
+            let rows = (end - first) as u32;
+            let piece = pieces.get_or_encode(kind, w, rows, pixels, || {
+                // Scanlines: filter type 0 (none), then the row's bytes.
+                let mut lines = vec![0; (end - first) * row];
+                for (line, src) in lines
+                    .chunks_exact_mut(row)
+                    .zip(pixels.chunks_exact(src_row))
+                {
+                    if opaque {
+                        drop_alpha(src, &mut line[1..]);
+                    } else {
+                        line[1..].copy_from_slice(src);
+                    }
                 }
-            }
-            let adler = zlib_rs::adler32::adler32(1, &lines);
-            Ok((deflate_raw(&lines, i == last)?, adler, lines.len() as u64))
+                Ok::<_, EncodeError>(Piece {
+                    adler: zlib_rs::adler32::adler32(1, &lines),
+                    bytes: deflate_raw(&lines, i == last)?.into(),
+                })
+            })?;
+            Ok((piece.bytes, piece.adler, ((end - first) * row) as u64))
         })
         .collect::<Result<Vec<_>, EncodeError>>()?;
 

@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 use crate::{
     config::{BrowserConfig, Engine, ImagesConfig, PageConfig, RenderConfig},
     data::{Data, DataError},
-    encode::{self, EncodeError},
+    encode::{self, EncodeError, Pieces},
     fetch::FetchError,
     fonts::FontSet,
     metrics as m,
@@ -102,6 +102,8 @@ pub(crate) struct Renderer {
     /// Renders waiting for a permit now, and how many may.
     queued: Arc<AtomicUsize>,
     queue: usize,
+    /// Encoded strips and bands of earlier cards (`render.piece_cache_mib`).
+    pieces: Pieces,
 }
 
 impl Renderer {
@@ -123,6 +125,7 @@ impl Renderer {
             timeout: render.timeout,
             queued: Arc::new(AtomicUsize::new(0)),
             queue: render.queue,
+            pieces: Pieces::new(render.piece_cache_bytes),
         })
     }
 
@@ -260,7 +263,7 @@ impl Renderer {
             images.extend(found.images);
         }
         let bitmap = self.html.render(card, route, images)?;
-        let bytes = encode::encode(&bitmap, c.format, c.quality)?;
+        let bytes = encode::encode(&bitmap, c.format, c.quality, &self.pieces)?;
         Ok(Pass::Drawn(Bytes::from(bytes)))
     }
 }
