@@ -1,4 +1,5 @@
-//! Encoded pieces of earlier images, found again by their pixels.
+//! Encoded pieces of earlier images, found again by their pixels (and the PNG encoder's choice
+//! for a sample of rows, which depends on nothing else either).
 //!
 //! Cards of one template share most of their pixels: the background, the logo, every line of
 //! text that does not come from the id. Both encoders already cut an image into pieces that
@@ -9,8 +10,10 @@
 //!
 //! A piece is found by a 128-bit XXH3 of its pixels (about 30 GB/s, so hashing a strip costs a
 //! hundredth of encoding it), seeded per process so that nobody outside can make two pieces
-//! with different pixels collide. The cache is bounded in bytes and keeps the pieces asked for
-//! most often (moka's TinyLFU), so a card's one-off strips do not push out the background.
+//! with different pixels collide. A piece is kept only the second time its pixels are encoded
+//! (the first time only its key is noted, in a bounded set), so the strips that change with each
+//! id never take memory; the cache is bounded in bytes and keeps the pieces asked for most
+//! often (moka's TinyLFU).
 
 use std::{
     hash::{BuildHasher, Hasher, RandomState},
@@ -27,7 +30,14 @@ pub(super) enum Kind {
     /// A raw DEFLATE run of unfiltered scanlines: RGB when `opaque`; a sync flush at its end,
     /// or the end of the stream when `last`.
     FlatPng { opaque: bool, last: bool },
+    /// Not encoded bytes but the PNG encoder's choice for a sample of rows (`png_fast::pick`):
+    /// one byte, 1 for the photo encoding.
+    PngPick { opaque: bool },
 }
+
+/// Keys of pieces encoded once remembered at most: far more than one card has pieces, so a
+/// template's fixed strips are still there when its next card comes.
+const SEEN_KEYS: u64 = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Key {
@@ -49,6 +59,8 @@ pub(super) struct Piece {
 #[derive(Clone)]
 pub(crate) struct Pieces {
     cache: Option<Cache<Key, Piece>>,
+    /// Keys encoded once and not kept yet.
+    seen: Option<Cache<Key, ()>>,
     seed: u64,
 }
 
@@ -72,8 +84,10 @@ impl Pieces {
                 })
                 .build()
         });
+        let seen = cache.as_ref().map(|_| Cache::new(SEEN_KEYS));
         Self {
             cache,
+            seen,
             // std's hasher keys are random per process (read once from the OS).
             seed: RandomState::new().build_hasher().finish(),
         }
@@ -95,7 +109,7 @@ impl Pieces {
         pixels: &[u8],
         encode: impl FnOnce() -> Result<Piece, E>,
     ) -> Result<Piece, E> {
-        let Some(cache) = &self.cache else {
+        let (Some(cache), Some(seen)) = (&self.cache, &self.seen) else {
             return encode();
         };
         let key = Key {
@@ -110,7 +124,11 @@ impl Pieces {
         }
         let piece = encode()?;
         metrics::counter!(crate::metrics::ENCODE_PIECES, "from" => "encoder").increment(1);
-        cache.insert(key, piece.clone());
+        if seen.remove(&key).is_some() {
+            cache.insert(key, piece.clone());
+        } else {
+            seen.insert(key, ());
+        }
         Ok(piece)
     }
 }
@@ -144,8 +162,11 @@ mod tests {
         let kind = Kind::Jpeg { quality: 80 };
         let first = pieces.get_or_encode(kind, 4, 1, &[1; 16], || piece(b"a"));
         assert_eq!(&*first.unwrap().bytes, b"a");
+        assert_eq!(pieces.len(), 0, "a piece seen once is not kept");
+        let second = pieces.get_or_encode(kind, 4, 1, &[1; 16], || piece(b"a"));
+        assert_eq!(&*second.unwrap().bytes, b"a");
         let again = pieces.get_or_encode(kind, 4, 1, &[1; 16], || piece(b"b"));
-        assert_eq!(&*again.unwrap().bytes, b"a", "the first encode is reused");
+        assert_eq!(&*again.unwrap().bytes, b"a", "the second encode is reused");
         // Other pixels, another setting, another shape: encoded.
         let cases: [(Kind, u32, u32, [u8; 16]); 3] = [
             (kind, 4, 1, [2; 16]),
@@ -170,8 +191,12 @@ mod tests {
             assert_eq!(&*got.unwrap().bytes, name);
         }
         let on = Pieces::new(1 << 20);
-        assert!(on.get_or_encode(kind, 4, 1, &[0; 16], || Err(())).is_err());
-        let got = on.get_or_encode(kind, 4, 1, &[0; 16], || piece(b"d"));
-        assert_eq!(&*got.unwrap().bytes, b"d", "a failed encode is not cached");
+        for _ in 0..2 {
+            assert!(on.get_or_encode(kind, 4, 1, &[0; 16], || Err(())).is_err());
+        }
+        for _ in 0..2 {
+            let got = on.get_or_encode(kind, 4, 1, &[0; 16], || piece(b"d"));
+            assert_eq!(&*got.unwrap().bytes, b"d", "a failed encode is not cached");
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! PNG tuned for time: RGB when opaque, and a sampled choice between two fast encodings.
 
-use std::io::Write;
+use std::{io::Write, sync::Arc};
 
 use super::{
     EncodeError,
@@ -37,7 +37,7 @@ const BAND_ROWS: usize = 8;
 
 pub(super) fn encode(rgba: &[u8], w: u32, h: u32, pieces: &Pieces) -> Result<Vec<u8>, EncodeError> {
     let opaque = is_opaque(rgba);
-    match pick(rgba, w, h, opaque)? {
+    match pick(rgba, w, h, opaque, pieces)? {
         Encoding::Flat => write_flat(rgba, w, h, opaque, pieces),
         Encoding::Photo => write(rgba, w, h, opaque, Encoding::Photo, rgba.len() / 8),
     }
@@ -186,8 +186,15 @@ pub(super) fn drop_alpha(rgba: &[u8], rgb: &mut [u8]) {
     }
 }
 
-/// The encoding whose output is smaller on a sample of bands of rows.
-pub(super) fn pick(rgba: &[u8], w: u32, h: u32, opaque: bool) -> Result<Encoding, EncodeError> {
+/// The encoding whose output is smaller on a sample of bands of rows. A sample seen before
+/// (a template's rows there do not change with the id) finds its choice in the piece cache.
+pub(super) fn pick(
+    rgba: &[u8],
+    w: u32,
+    h: u32,
+    opaque: bool,
+    pieces: &Pieces,
+) -> Result<Encoding, EncodeError> {
     let row = w as usize * 4;
     let rows = h as usize;
     if rows < BANDS * BAND_ROWS * 2 {
@@ -200,9 +207,15 @@ pub(super) fn pick(rgba: &[u8], w: u32, h: u32, opaque: bool) -> Result<Encoding
     }
     #[allow(clippy::cast_possible_truncation)] // BANDS * BAND_ROWS rows
     let sample_h = (BANDS * BAND_ROWS) as u32;
-    let flat = write(&sample, w, sample_h, opaque, Encoding::Flat, 0)?.len();
-    let photo = write(&sample, w, sample_h, opaque, Encoding::Photo, 0)?.len();
-    Ok(if photo < flat {
+    let choice = pieces.get_or_encode(Kind::PngPick { opaque }, w, sample_h, &sample, || {
+        let flat = write(&sample, w, sample_h, opaque, Encoding::Flat, 0)?.len();
+        let photo = write(&sample, w, sample_h, opaque, Encoding::Photo, 0)?.len();
+        Ok::<_, EncodeError>(Piece {
+            bytes: Arc::from([u8::from(photo < flat)]),
+            adler: 0,
+        })
+    })?;
+    Ok(if choice.bytes.first() == Some(&1) {
         Encoding::Photo
     } else {
         Encoding::Flat
