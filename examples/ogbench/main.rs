@@ -67,7 +67,7 @@ use crate::{
     cold::{cold_starts, hyperfine_render},
     data::data_series,
     machine::{Machine, Noise, command_line, cpu_steal_ms},
-    ours::{Ours, html_series},
+    ours::{Ours, html_series, whole_encode_misses},
     peers::peers,
     quality::against_chromium,
     report::{Report, write_report},
@@ -116,6 +116,7 @@ fn run(args: Args) -> Result<()> {
         ..Ours::default()
     };
     let served = html_series(&args, &plan, work.path(), &mut noise, &mut ours)?;
+    ours.miss_whole = whole_encode_misses(&args, &plan, work.path())?;
     let data = data_series(&args, &plan, work.path())?;
     let scaling = scaling::scaling_series(&args, &plan, work.path())?;
     let steal = steal_pct(steal0, wall0.elapsed());

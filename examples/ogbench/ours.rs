@@ -32,6 +32,11 @@ use crate::{
 #[derive(Debug, Default)]
 pub(crate) struct Ours {
     pub(crate) miss: BTreeMap<&'static str, Series>,
+    /// The same misses on a server with the piece cache off (`render.piece_cache_mib = 0`):
+    /// every strip and band encoded.
+    pub(crate) miss_whole: BTreeMap<&'static str, Series>,
+    /// Pieces during the miss series: (from the piece cache, from the encoder).
+    pub(crate) pieces: Option<(f64, f64)>,
     pub(crate) render_mean_ms: BTreeMap<&'static str, Option<f64>>,
     pub(crate) store_put_p50_ms: Option<f64>,
     pub(crate) throughput: BTreeMap<(&'static str, usize), Throughput>,
@@ -98,8 +103,12 @@ pub(crate) fn html_series(
     warm_up(addr, plan)?;
     ours.warm_rss_mib = rss_mib(pid, "VmRSS");
     noise.sample();
+    let pieces_before = pieces(admin)?;
     ours.miss = html_misses(addr, plan, pid)?;
     ours.read_metrics(admin)?;
+    ours.pieces = pieces(admin)?
+        .zip(pieces_before)
+        .map(|((c, e), (c0, e0))| (c - c0, e - e0));
     ours.phase_rss
         .push(("after the miss series", rss_mib(pid, "VmHWM")));
     noise.sample();
@@ -122,6 +131,32 @@ pub(crate) fn html_series(
     ours.end_rss_mib = rss_mib(pid, "VmRSS");
     server.stop();
     Ok(Served { cards, nginx })
+}
+
+/// `ogforge_encode_pieces_total` now: (from the piece cache, from the encoder).
+fn pieces(admin: u16) -> Result<Option<(f64, f64)>> {
+    let metrics = scrape(admin)?;
+    let from = |f| metric_value(&metrics, "ogforge_encode_pieces_total", &[("from", f)]);
+    Ok(from("cache").zip(from("encoder")))
+}
+
+/// The miss series again on a server of its own with the piece cache off, so the report shows
+/// what a card whose every strip is new costs (the encoder's whole work).
+pub(crate) fn whole_encode_misses(
+    args: &Args,
+    plan: &Plan,
+    work: &Path,
+) -> Result<BTreeMap<&'static str, Series>> {
+    let mut env = no_chromium();
+    env.push(("OGFORGE__RENDER__PIECE_CACHE_MIB".into(), "0".into()));
+    let store = work.join("store-whole");
+    let log = work.join("ogforge-whole.log");
+    let mut server = Ogforge::spawn(args, &store, None, &log, &env)?;
+    println!("[ogbench] piece cache off: ogforge pid {}", server.pid());
+    warm_up(server.addr, plan)?;
+    let miss = html_misses(server.addr, plan, server.pid())?;
+    server.stop();
+    Ok(miss)
 }
 
 /// Warm-up on ids the timed loops never use, as the peers warm up before timing.

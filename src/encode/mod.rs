@@ -14,6 +14,10 @@
 //!   gradients (the usual card) and deflates in bands of rows on all cores at once, or
 //!   Paeth-filtered `fdeflate`, which suits photographs.
 //! - WebP: takumi's libwebp encoder.
+//!
+//! Cards of one template share most of their pixels, and a JPEG strip or a flat PNG band is
+//! encoded on its own: one whose pixels were encoded before comes from the piece cache
+//! (`pieces.rs`, `render.piece_cache_mib`), byte for byte what encoding it again would write.
 
 use takumi::prelude::{Bitmap, OutputFormat, Quality};
 

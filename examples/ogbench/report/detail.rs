@@ -49,6 +49,19 @@ impl Report<'_> {
         both(s, "miss: ogforge CPU ms per image (all threads)", &|e| {
             f2(miss(e).map(|m| m.cpu_ms_per_image))
         });
+        let whole = |ext: &str| o.miss_whole.get(ext).copied();
+        both(
+            s,
+            "miss, piece cache off (`render.piece_cache_mib = 0`): p50 / p99 ms",
+            &|e| {
+                whole(e).map_or("n/a".into(), |m| {
+                    format!("{:.2} / {:.2}", m.stats.p50, m.stats.p99)
+                })
+            },
+        );
+        both(s, "miss, piece cache off: CPU ms per image", &|e| {
+            f2(whole(e).map(|m| m.cpu_ms_per_image))
+        });
         both(
             s,
             "render mean ms (template + layout + raster + encode; /metrics)",
@@ -101,6 +114,16 @@ impl Report<'_> {
             "\n- Store write (file store, fresh folder) p50: {} ms (/metrics).",
             f2(o.store_put_p50_ms)
         );
+        if let Some((cache, encoder)) = o.pieces {
+            let _ = writeln!(
+                s,
+                "- Piece cache during the miss series (`ogforge_encode_pieces_total`): {cache:.0} \
+                 JPEG strips, PNG bands and PNG choices copied from it, {encoder:.0} encoded (the \
+                 footer's strips, which change with the id). The \"piece cache off\" rows are \
+                 the same series on a server of its own with `render.piece_cache_mib = 0`: \
+                 what a card whose every strip is new costs."
+            );
+        }
         if let Some(c) = &o.cli_render_ms {
             let _ = writeln!(
                 s,

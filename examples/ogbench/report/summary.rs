@@ -110,6 +110,7 @@ fn jpeg_p50_rows(t: &mut Table, o: &Ours, p: &Peers) {
         r,
         format!(">= 4x: {}", verdict(r.map(|r| r >= 4.0))),
     );
+    whole_row(t, o, "jpg", "JPEG q80", tk_jpeg);
     for (who, peer, format) in [
         ("A. satori + resvg-js (+ sharp)", "satori-resvg", "jpeg"),
         (
@@ -158,6 +159,7 @@ fn png_p50_rows(t: &mut Table, o: &Ours, p: &Peers) {
             verdict(r.map(|r| r >= 1.0 / 0.7))
         ),
     );
+    whole_row(t, o, "png", "PNG", tk_png);
     for (who, peer, format) in [
         ("A. satori + resvg-js", "satori-resvg", "png"),
         ("D. @vercel/og", "vercel-og", "png"),
@@ -178,6 +180,19 @@ fn png_p50_rows(t: &mut Table, o: &Ours, p: &Peers) {
             String::new(),
         );
     }
+}
+
+/// The miss p50 of a server with the piece cache off, against takumi-node: every strip encoded.
+fn whole_row(t: &mut Table, o: &Ours, ext: &str, label: &str, takumi: Option<f64>) {
+    let ours = o.miss_whole.get(ext).map(|s| s.stats.p50);
+    t.row(
+        &format!("{label} miss p50, piece cache off (ms)"),
+        ours,
+        "B. takumi-node",
+        takumi,
+        ratio(takumi, ours),
+        String::new(),
+    );
 }
 
 /// Miss p99 against takumi-node, JPEG and PNG.
