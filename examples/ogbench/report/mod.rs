@@ -89,7 +89,10 @@ impl Report<'_> {
         s.push_str(
             "ogforge's figures are end to end over HTTP on loopback (validate, memory, store, \
              render, encode, store write, response); the peers' are in-process renders from the \
-             card to encoded bytes (`../shared/peers/`). Ratio: theirs / ours for times and \
+             card to encoded bytes (`../shared/peers/`). A miss is a new id of the card's \
+             route, as in production: the strips and bands the id does not change come from \
+             the piece cache (`render.piece_cache_mib`, on by default); the \"piece cache off\" \
+             rows encode every strip. Ratio: theirs / ours for times and \
              memory (above 1: ogforge is faster or smaller), ours / theirs for rates. The \
              \"browser renderer\" rows are ogforge's `renderer = \"browser\"` routes on the same \
              card: a miss with a warm pool (Chromium running, a warm tab), navigation to a page \
