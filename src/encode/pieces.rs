@@ -58,36 +58,47 @@ pub(super) struct Piece {
 /// The cache of encoded pieces (see the module doc); cheap to clone, shared by every render.
 #[derive(Clone)]
 pub(crate) struct Pieces {
-    cache: Option<Cache<Key, Piece>>,
-    /// Keys encoded once and not kept yet.
-    seen: Option<Cache<Key, ()>>,
+    /// `None`: off, every piece is encoded.
+    tables: Option<Tables>,
     seed: u64,
+}
+
+#[derive(Clone)]
+struct Tables {
+    kept: Cache<Key, Piece>,
+    /// Keys encoded once and not kept yet.
+    seen: Cache<Key, ()>,
+    /// `ogforge_encode_pieces_total` by `from`, looked up once rather than per piece.
+    from_cache: metrics::Counter,
+    from_encoder: metrics::Counter,
 }
 
 impl std::fmt::Debug for Pieces {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pieces")
-            .field("on", &self.cache.is_some())
+            .field("on", &self.tables.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl Pieces {
     /// A cache of at most `max_bytes` of encoded pieces; `0`: none, every piece is encoded.
+    /// Make it after the metrics recorder is installed, or its counts go nowhere.
     pub(crate) fn new(max_bytes: u64) -> Self {
-        let cache = (max_bytes > 0).then(|| {
-            Cache::builder()
+        let tables = (max_bytes > 0).then(|| Tables {
+            kept: Cache::builder()
                 .max_capacity(max_bytes)
                 // The key, moka's entry and the Arc's header beside the bytes.
                 .weigher(|_: &Key, p: &Piece| {
                     u32::try_from(p.bytes.len() + 128).unwrap_or(u32::MAX)
                 })
-                .build()
+                .build(),
+            seen: Cache::new(SEEN_KEYS),
+            from_cache: metrics::counter!(crate::metrics::ENCODE_PIECES, "from" => "cache"),
+            from_encoder: metrics::counter!(crate::metrics::ENCODE_PIECES, "from" => "encoder"),
         });
-        let seen = cache.as_ref().map(|_| Cache::new(SEEN_KEYS));
         Self {
-            cache,
-            seen,
+            tables,
             // std's hasher keys are random per process (read once from the OS).
             seed: RandomState::new().build_hasher().finish(),
         }
@@ -100,7 +111,7 @@ impl Pieces {
     }
 
     /// The piece of `pixels` (`rows` rows of `width` pixels) as `kind` encodes it: from the
-    /// cache, or from `encode`, whose piece is kept.
+    /// cache, or from `encode`, whose piece is kept the second time these pixels come by.
     pub(super) fn get_or_encode<E>(
         &self,
         kind: Kind,
@@ -109,7 +120,7 @@ impl Pieces {
         pixels: &[u8],
         encode: impl FnOnce() -> Result<Piece, E>,
     ) -> Result<Piece, E> {
-        let (Some(cache), Some(seen)) = (&self.cache, &self.seen) else {
+        let Some(t) = &self.tables else {
             return encode();
         };
         let key = Key {
@@ -118,16 +129,16 @@ impl Pieces {
             rows,
             digest: xxhash_rust::xxh3::xxh3_128_with_seed(pixels, self.seed),
         };
-        if let Some(piece) = cache.get(&key) {
-            metrics::counter!(crate::metrics::ENCODE_PIECES, "from" => "cache").increment(1);
+        if let Some(piece) = t.kept.get(&key) {
+            t.from_cache.increment(1);
             return Ok(piece);
         }
         let piece = encode()?;
-        metrics::counter!(crate::metrics::ENCODE_PIECES, "from" => "encoder").increment(1);
-        if seen.remove(&key).is_some() {
-            cache.insert(key, piece.clone());
+        t.from_encoder.increment(1);
+        if t.seen.remove(&key).is_some() {
+            t.kept.insert(key, piece.clone());
         } else {
-            seen.insert(key, ());
+            t.seen.insert(key, ());
         }
         Ok(piece)
     }
@@ -137,9 +148,9 @@ impl Pieces {
 impl Pieces {
     /// Pieces kept (after moka's pending inserts are applied).
     pub(super) fn len(&self) -> u64 {
-        self.cache.as_ref().map_or(0, |c| {
-            c.run_pending_tasks();
-            c.entry_count()
+        self.tables.as_ref().map_or(0, |t| {
+            t.kept.run_pending_tasks();
+            t.kept.entry_count()
         })
     }
 }
