@@ -15,11 +15,9 @@
 //! id never take memory; the cache is bounded in bytes and keeps the pieces asked for most
 //! often (moka's TinyLFU).
 
-use std::{
-    hash::{BuildHasher, Hasher, RandomState},
-    sync::Arc,
-};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
+use bytes::Bytes;
 use moka::sync::Cache;
 
 /// Which encoder wrote a piece, with every setting its bytes depend on.
@@ -47,11 +45,11 @@ struct Key {
     digest: u128,
 }
 
-/// One encoded piece: its bytes, and for a PNG band the Adler-32 of its scanlines (the zlib
-/// trailer combines them).
+/// One encoded piece: its bytes (the encoder's own buffer, not copied; a clone shares it), and
+/// for a PNG band the Adler-32 of its scanlines (the zlib trailer combines them).
 #[derive(Debug, Clone)]
 pub(super) struct Piece {
-    pub(super) bytes: Arc<[u8]>,
+    pub(super) bytes: Bytes,
     pub(super) adler: u32,
 }
 
@@ -88,7 +86,7 @@ impl Pieces {
         let tables = (max_bytes > 0).then(|| Tables {
             kept: Cache::builder()
                 .max_capacity(max_bytes)
-                // The key, moka's entry and the Arc's header beside the bytes.
+                // The key, moka's entry and the buffer's header beside the bytes.
                 .weigher(|_: &Key, p: &Piece| {
                     u32::try_from(p.bytes.len() + 128).unwrap_or(u32::MAX)
                 })
@@ -162,7 +160,7 @@ mod tests {
 
     fn piece(bytes: &[u8]) -> Result<Piece, ()> {
         Ok(Piece {
-            bytes: bytes.into(),
+            bytes: Bytes::copy_from_slice(bytes),
             adler: 7,
         })
     }

@@ -1,6 +1,8 @@
 //! PNG tuned for time: RGB when opaque, and a sampled choice between two fast encodings.
 
-use std::{io::Write, sync::Arc};
+use std::io::Write;
+
+use bytes::Bytes;
 
 use super::{
     EncodeError,
@@ -211,7 +213,7 @@ pub(super) fn pick(
         let flat = write(&sample, w, sample_h, opaque, Encoding::Flat, 0)?.len();
         let photo = write(&sample, w, sample_h, opaque, Encoding::Photo, 0)?.len();
         Ok::<_, EncodeError>(Piece {
-            bytes: Arc::from([u8::from(photo < flat)]),
+            bytes: Bytes::from_static(if photo < flat { &[1] } else { &[0] }),
             adler: 0,
         })
     })?;
